@@ -1,0 +1,316 @@
+/*
+ * Hooks and subscriptions. A hook's subscribers are published as an immutable array through
+ * an atomic pointer: run_hook reads it inside an epoch read section (no lock, no allocation),
+ * bind/release build a new array under the bus lock, publish it and retire the old one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus_internal.h"
+
+typedef struct phn_entry {
+    DCHOOK proc;
+    void* common;
+} phn_entry;
+
+typedef struct phn_sub_array {
+    phn_retired retire;
+    size_t count;
+    phn_entry entries[];
+} phn_sub_array;
+
+struct phn_hook {
+    phn_retired retire;
+    phn_bus* bus;
+    phn_hook* next_in_bucket;
+    DCHOOK def_proc;
+    _Atomic(phn_sub_array*) subs;  /* NULL: no subscribers */
+    phn_sub* first;                /* bind order; owned under the bus lock */
+    phn_sub* last;
+    size_t count;
+    char guid[];
+};
+
+struct phn_sub {
+    phn_bus* bus;
+    phn_hook* hook;                /* NULL once the hook was destroyed */
+    phn_sub* prev;
+    phn_sub* next;
+    DCHOOK proc;
+    void* common;
+};
+
+static unsigned guid_bucket(const char* guid)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char* p = (const unsigned char*)guid; *p; ++p)
+        h = (h ^ *p) * 16777619u;
+    return h % PHN_HOOK_BUCKETS;
+}
+
+static phn_hook* find_locked(phn_bus* bus, const char* guid)
+{
+    for (phn_hook* h = bus->buckets[guid_bucket(guid)]; h; h = h->next_in_bucket)
+        if (strcmp(h->guid, guid) == 0)
+            return h;
+    return NULL;
+}
+
+/* Builds the array for the hook's current subscriber list and publishes it. */
+static int publish_locked(phn_hook* hook)
+{
+    phn_sub_array* fresh = NULL;
+    if (hook->count > 0) {
+        fresh = malloc(sizeof *fresh + hook->count * sizeof(phn_entry));
+        if (!fresh)
+            return -1;
+        fresh->count = 0;
+        for (phn_sub* s = hook->first; s; s = s->next)
+            fresh->entries[fresh->count++] = (phn_entry){s->proc, s->common};
+    }
+    phn_sub_array* old = atomic_exchange_explicit(&hook->subs, fresh, memory_order_seq_cst);
+    if (old)
+        phn_retire(&hook->bus->retired, &old->retire, old);
+    phn_reclaim(&hook->bus->retired);
+    return 0;
+}
+
+hookHandle phn_create_hook(phn_bus* bus, const char* guid, DCHOOK def_proc)
+{
+    if (!bus || !guid)
+        return NULL;
+    size_t len = strlen(guid);
+    phn_hook* hook = calloc(1, sizeof *hook + len + 1);
+    if (!hook)
+        return NULL;
+    memcpy(hook->guid, guid, len + 1);
+    hook->bus = bus;
+    hook->def_proc = def_proc;
+    pthread_mutex_lock(&bus->lock);
+    if (find_locked(bus, guid)) {
+        pthread_mutex_unlock(&bus->lock);
+        free(hook);
+        return NULL;
+    }
+    unsigned b = guid_bucket(guid);
+    hook->next_in_bucket = bus->buckets[b];
+    bus->buckets[b] = hook;
+    pthread_mutex_unlock(&bus->lock);
+    return hook;
+}
+
+Bool phn_destroy_hook(hookHandle handle)
+{
+    phn_hook* hook = handle;
+    if (!hook)
+        return False;
+    phn_bus* bus = hook->bus;
+    pthread_mutex_lock(&bus->lock);
+    phn_hook** link = &bus->buckets[guid_bucket(hook->guid)];
+    while (*link && *link != hook)
+        link = &(*link)->next_in_bucket;
+    if (!*link) {
+        pthread_mutex_unlock(&bus->lock);
+        return False;
+    }
+    *link = hook->next_in_bucket;
+    /* Its subscriptions stay valid handles until released; release then answers 0. */
+    while (hook->first) {
+        phn_sub* s = hook->first;
+        hook->first = s->next;
+        s->hook = NULL;
+        s->prev = NULL;
+        s->next = bus->orphans;
+        if (bus->orphans)
+            bus->orphans->prev = s;
+        bus->orphans = s;
+    }
+    hook->last = NULL;
+    hook->count = 0;
+    phn_sub_array* old = atomic_exchange_explicit(&hook->subs, NULL, memory_order_seq_cst);
+    if (old)
+        phn_retire(&bus->retired, &old->retire, old);
+    phn_retire(&bus->retired, &hook->retire, hook);
+    phn_reclaim(&bus->retired);
+    pthread_mutex_unlock(&bus->lock);
+    return True;
+}
+
+subsHandle phn_bind_hook(phn_bus* bus, const char* guid, DCHOOK proc, void* common)
+{
+    if (!bus || !guid || !proc)
+        return NULL;
+    phn_sub* sub = calloc(1, sizeof *sub);
+    if (!sub)
+        return NULL;
+    sub->bus = bus;
+    sub->proc = proc;
+    sub->common = common;
+    pthread_mutex_lock(&bus->lock);
+    phn_hook* hook = find_locked(bus, guid);
+    if (!hook) {
+        pthread_mutex_unlock(&bus->lock);
+        free(sub);
+        return NULL;
+    }
+    sub->hook = hook;
+    sub->prev = hook->last;
+    if (hook->last)
+        hook->last->next = sub;
+    else
+        hook->first = sub;
+    hook->last = sub;
+    hook->count++;
+    if (publish_locked(hook) != 0) {
+        hook->last = sub->prev;
+        if (hook->last)
+            hook->last->next = NULL;
+        else
+            hook->first = NULL;
+        hook->count--;
+        pthread_mutex_unlock(&bus->lock);
+        free(sub);
+        return NULL;
+    }
+    pthread_mutex_unlock(&bus->lock);
+    return sub;
+}
+
+size_t phn_release_hook(subsHandle handle)
+{
+    phn_sub* sub = handle;
+    if (!sub)
+        return 0;
+    phn_bus* bus = sub->bus;
+    pthread_mutex_lock(&bus->lock);
+    phn_hook* hook = sub->hook;
+    size_t left = 0;
+    if (!hook) {
+        if (sub->prev)
+            sub->prev->next = sub->next;
+        else
+            bus->orphans = sub->next;
+        if (sub->next)
+            sub->next->prev = sub->prev;
+    } else {
+        if (sub->prev)
+            sub->prev->next = sub->next;
+        else
+            hook->first = sub->next;
+        if (sub->next)
+            sub->next->prev = sub->prev;
+        else
+            hook->last = sub->prev;
+        hook->count--;
+        /* Dispatch reads only the arrays, never the sub: it can go at once. */
+        while (publish_locked(hook) != 0) {
+            /* Out of memory for the smaller array: wait for reclamation to free some. */
+            phn_reclaim(&bus->retired);
+        }
+        left = hook->count;
+    }
+    pthread_mutex_unlock(&bus->lock);
+    free(sub);
+    return left;
+}
+
+static inline Bool dispatch(phn_hook* hook, dcptr_t object, dcptr_t data)
+{
+    Bool handled = False;
+    Bool stop = False;
+    phn_sub_array* subs = atomic_load_explicit(&hook->subs, memory_order_seq_cst);
+    if (!subs) {
+        if (hook->def_proc)
+            handled = hook->def_proc(object, data, NULL, &stop) ? True : False;
+        return handled;
+    }
+    const phn_entry* e = subs->entries;
+    const phn_entry* end = e + subs->count;
+    for (; e != end; ++e) {
+        if (e->proc(object, data, e->common, &stop))
+            handled = True;
+        if (stop)
+            break;
+    }
+    return handled;
+}
+
+Bool phn_run_hook(hookHandle handle, dcptr_t object, dcptr_t data)
+{
+    if (!handle)
+        return False;
+    phn_read_enter();
+    Bool handled = dispatch(handle, object, data);
+    phn_read_exit();
+    return handled;
+}
+
+size_t phn_run_many(hookHandle handle, const phn_event* events, size_t n, Bool* results)
+{
+    if (!handle)
+        return 0;
+    size_t handled = 0;
+    for (size_t i = 0; i < n; ++i) {
+        /* One read section per event so writers can reclaim between events. */
+        phn_read_enter();
+        Bool r = dispatch(handle, events[i].object, events[i].data);
+        phn_read_exit();
+        if (results)
+            results[i] = r;
+        handled += r == True;
+    }
+    return handled;
+}
+
+hookHandle phn_find_hook(phn_bus* bus, const char* guid)
+{
+    if (!bus || !guid)
+        return NULL;
+    pthread_mutex_lock(&bus->lock);
+    phn_hook* hook = find_locked(bus, guid);
+    pthread_mutex_unlock(&bus->lock);
+    return hook;
+}
+
+size_t phn_hook_subscribers(hookHandle handle)
+{
+    phn_hook* hook = handle;
+    if (!hook)
+        return 0;
+    pthread_mutex_lock(&hook->bus->lock);
+    size_t n = hook->count;
+    pthread_mutex_unlock(&hook->bus->lock);
+    return n;
+}
+
+size_t phn_bus_pending_reclaim(phn_bus* bus)
+{
+    pthread_mutex_lock(&bus->lock);
+    phn_reclaim(&bus->retired);
+    size_t n = bus->retired.count;
+    pthread_mutex_unlock(&bus->lock);
+    return n;
+}
+
+void phn_bus_hooks_free_all(phn_bus* bus)
+{
+    for (int b = 0; b < PHN_HOOK_BUCKETS; ++b) {
+        while (bus->buckets[b]) {
+            phn_hook* hook = bus->buckets[b];
+            bus->buckets[b] = hook->next_in_bucket;
+            while (hook->first) {
+                phn_sub* s = hook->first;
+                hook->first = s->next;
+                free(s);
+            }
+            free(atomic_load(&hook->subs));
+            free(hook);
+        }
+    }
+    while (bus->orphans) {
+        phn_sub* s = bus->orphans;
+        bus->orphans = s->next;
+        free(s);
+    }
+    phn_reclaim_all_unsafe(&bus->retired);
+}

@@ -1,0 +1,32 @@
+/* Shared between the bus's own files; not part of the native API. */
+#ifndef PYHOST_BUS_INTERNAL_H
+#define PYHOST_BUS_INTERNAL_H
+
+#include <pthread.h>
+
+#include "epoch.h"
+#include "pyhost_native.h"
+
+#define PHN_HOOK_BUCKETS 64
+
+typedef struct phn_hook phn_hook;
+typedef struct phn_sub phn_sub;
+typedef struct phn_intf phn_intf;
+typedef struct phn_name phn_name;
+
+struct phn_bus {
+    pthread_mutex_t lock;          /* writers: hooks, subscriptions, interfaces, plugin set */
+    int slot;                      /* index of this bus's ABI tables */
+    DCCore core;
+    DCHooks hooks;
+    char* host_name;
+    phn_hook* buckets[PHN_HOOK_BUCKETS];
+    phn_sub* orphans;              /* subscriptions whose hook was destroyed, not yet released */
+    phn_intf* interfaces;
+    phn_name* plugins;
+    phn_retire_list retired;
+};
+
+void phn_bus_hooks_free_all(phn_bus* bus);  /* bus.c: part of phn_bus_free */
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * Epoch-based reclamation for the hook bus.
+ *
+ * Readers (run_hook) announce the epoch they entered in a per-thread record with a plain
+ * store; writers retire what they unpublished and free it once every reader that could still
+ * hold it has left. The store/load ordering readers would need a full fence for is moved to
+ * the writer with membarrier(2) where the kernel offers it (urcu's "memb" flavour), so the
+ * read side costs a few ordinary instructions. Without membarrier, and under ThreadSanitizer,
+ * readers use a sequentially consistent exchange instead.
+ */
+#ifndef PYHOST_EPOCH_H
+#define PYHOST_EPOCH_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__SANITIZE_THREAD__)
+#  define PHN_EPOCH_ALWAYS_FENCE 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define PHN_EPOCH_ALWAYS_FENCE 1
+#  endif
+#endif
+
+typedef struct phn_reader {
+    _Atomic uint64_t epoch;      /* 0 = not inside a read section */
+    unsigned nest;               /* owner thread only: nested dispatch depth */
+    _Atomic int in_use;          /* 0 = free for the next thread that attaches */
+    struct phn_reader* next;     /* global list; records are recycled, never freed */
+} phn_reader;
+
+extern _Atomic uint64_t phn_global_epoch;
+extern int phn_epoch_fast_readers;   /* set once at start-up: membarrier is available */
+extern _Thread_local phn_reader* phn_tls_reader
+    __attribute__((tls_model("initial-exec")));
+
+phn_reader* phn_epoch_attach(void);
+
+static inline void phn_read_enter(void)
+{
+    phn_reader* r = phn_tls_reader;
+    if (__builtin_expect(r == NULL, 0))
+        r = phn_epoch_attach();
+    if (r->nest++ != 0)
+        return;
+    uint64_t e = atomic_load_explicit(&phn_global_epoch, memory_order_acquire);
+#ifndef PHN_EPOCH_ALWAYS_FENCE
+    if (__builtin_expect(phn_epoch_fast_readers, 1)) {
+        atomic_store_explicit(&r->epoch, e, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst); /* the writer's membarrier orders it */
+        return;
+    }
+#endif
+    atomic_exchange_explicit(&r->epoch, e, memory_order_seq_cst);
+}
+
+static inline void phn_read_exit(void)
+{
+    phn_reader* r = phn_tls_reader;
+    if (--r->nest == 0)
+        atomic_store_explicit(&r->epoch, 0, memory_order_release);
+}
+
+/* A retired block waits in a per-owner list until no reader can still see it. The node is
+ * embedded in the block itself, so retiring never allocates and cannot fail. */
+typedef struct phn_retired {
+    struct phn_retired* next;
+    uint64_t stamp;
+    void* block;   /* passed to free() */
+} phn_retired;
+
+typedef struct phn_retire_list {
+    phn_retired* head;
+    size_t count;
+} phn_retire_list;
+
+/* Writer side; the caller serialises calls on one list (the bus writer lock). */
+void phn_retire(phn_retire_list* list, phn_retired* node, void* block);
+size_t phn_reclaim(phn_retire_list* list);          /* frees what is safe; returns count */
+void phn_reclaim_all_unsafe(phn_retire_list* list); /* only when no reader can exist */
+
+#endif

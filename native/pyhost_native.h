@@ -1,0 +1,71 @@
+/*
+ * pyhost_native.h -- the native core of pyhost: hook bus and interface registry.
+ *
+ * Knows nothing of Python. A bus owns the hooks, their subscribers and the interface
+ * registry behind one DCCore table and one DCHooks table. The ABI tables call into the
+ * functions below; the Python bridge calls them directly (one compiled call each).
+ *
+ * Threads: every function may be called from any thread. phn_run_hook / phn_run_many take
+ * no lock and allocate nothing (after a thread's first dispatch); the others serialise on
+ * the bus's writer lock. Subscribers see a snapshot: a subscriber bound during a dispatch is
+ * first called on the next event, and one released during a dispatch may still be called
+ * for the current event if it comes later in the snapshot.
+ */
+#ifndef PYHOST_NATIVE_H
+#define PYHOST_NATIVE_H
+
+#include "dcplugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PHN_MAX_BUSES 16   /* live buses per process: each needs its own DCCore/DCHooks tables */
+
+typedef struct phn_bus phn_bus;
+
+/* One event of a batch for phn_run_many. */
+typedef struct phn_event {
+    dcptr_t object;
+    dcptr_t data;
+} phn_event;
+
+/* NULL when PHN_MAX_BUSES buses are alive or memory is short. */
+phn_bus* phn_bus_new(const char* host_name);
+/* Frees every hook, subscription and registration. No dispatch may still be running. */
+void phn_bus_free(phn_bus* bus);
+
+DCCore* phn_bus_core(phn_bus* bus);
+DCHooks* phn_bus_hooks(phn_bus* bus);
+
+/* has_plugin() answers from this set, kept up to date by the host's loader. */
+int phn_bus_set_plugin(phn_bus* bus, const char* guid, int present);
+
+/* DCHooks, with the semantics of the ABI (see sdk_headers/dcplugin.h). */
+hookHandle phn_create_hook(phn_bus* bus, const char* guid, DCHOOK def_proc);
+Bool phn_destroy_hook(hookHandle hook);
+subsHandle phn_bind_hook(phn_bus* bus, const char* guid, DCHOOK proc, void* common);
+Bool phn_run_hook(hookHandle hook, dcptr_t object, dcptr_t data);
+size_t phn_release_hook(subsHandle sub);
+
+/* Fires `n` events in one call; results[i] gets each result when results is not NULL.
+ * Returns how many events were handled. */
+size_t phn_run_many(hookHandle hook, const phn_event* events, size_t n, Bool* results);
+
+hookHandle phn_find_hook(phn_bus* bus, const char* guid);
+size_t phn_hook_subscribers(hookHandle hook);
+/* Blocks retired by bind/release that still wait for readers to leave (for tests). */
+size_t phn_bus_pending_reclaim(phn_bus* bus);
+
+/* DCCore interface registry. */
+intfHandle phn_register_interface(phn_bus* bus, const char* guid, dcptr_t table);
+DCInterface* phn_query_interface(phn_bus* bus, const char* guid, uint32_t version);
+Bool phn_release_interface(phn_bus* bus, intfHandle handle);
+Bool phn_has_plugin(phn_bus* bus, const char* guid);
+const char* phn_host_name(phn_bus* bus);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
