@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* syscall() */
 #include "epoch.h"
 
 #include <linux/membarrier.h>

@@ -31,7 +31,7 @@ extern "C" {
 #  endif
 #  define DCEXP __declspec(dllexport)
 #else
-#  if defined(STDCALL)
+#  if defined(STDCALL) && defined(__i386__)
 #    define DCAPI __attribute__((stdcall))
 #  else
 #    define DCAPI
@@ -212,7 +212,7 @@ typedef struct DCConfig {
     void (DCAPI* set_cfg)(const char* guid, const char* setting, ConfigValuePtr val);
     ConfigValuePtr (DCAPI* get_cfg)(const char* guid, const char* setting, ConfigType type);
     ConfigStrPtr (DCAPI* get_language)(void);
-    ConfigValuePtr (DCAPI* copy)(const ConfigValuePtr val);
+    ConfigValuePtr (DCAPI* copy)(const ConfigValue* val);
     void (DCAPI* release)(ConfigValuePtr val);
 } DCConfig, *DCConfigPtr;
 
@@ -246,9 +246,9 @@ typedef struct DCHub {
     void (DCAPI* local_message)(HubDataPtr hub, const char* msg, MsgType type);
     Bool (DCAPI* send_private_message)(UserDataPtr user, const char* msg, Bool thirdPerson);
     UserDataPtr (DCAPI* find_user)(const char* cid, const char* hubUrl);
-    UserDataPtr (DCAPI* copy_user)(const UserDataPtr user);
+    UserDataPtr (DCAPI* copy_user)(const UserData* user);
     void (DCAPI* release_user)(UserDataPtr user);
-    HubDataPtr (DCAPI* copy)(const HubDataPtr hub);
+    HubDataPtr (DCAPI* copy)(const HubData* hub);
     void (DCAPI* release)(HubDataPtr hub);
 } DCHub, *DCHubPtr;
 
@@ -262,7 +262,7 @@ typedef struct DCQueue {
     void (DCAPI* remove_download)(QueueDataPtr qi);
     void (DCAPI* set_priority)(QueueDataPtr qi, QueuePrio priority);
     Bool (DCAPI* pause)(QueueDataPtr qi);
-    QueueDataPtr (DCAPI* copy)(const QueueDataPtr qi);
+    QueueDataPtr (DCAPI* copy)(const QueueData* qi);
     void (DCAPI* release)(QueueDataPtr qi);
 } DCQueue, *DCQueuePtr;
 
@@ -308,7 +308,7 @@ typedef struct DCUI {
 typedef struct DCDataAccess {
     uint32_t apiVersion;
     void (DCAPI* get_http_resource)(const char* uri, const char* localPath);
-    DataArrayPtr (DCAPI* copy)(const DataArrayPtr data);
+    DataArrayPtr (DCAPI* copy)(const DataArray* data);
     void (DCAPI* release)(DataArrayPtr data);
 } DCDataAccess, *DCDataAccessPtr;
 

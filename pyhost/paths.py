@@ -1,0 +1,23 @@
+"""Where pyhost's installed files are: the compiled sample plugins and the SDK header."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyhost import _ffi
+
+# The compiled files are installed beside the cffi module (in an editable install that is
+# the build's install tree, not the source tree).
+_INSTALL_DIR = Path(_ffi.__file__).resolve().parent
+
+
+def sample_plugin(name: str) -> Path:
+    """Path of a compiled sample plugin from sample_plugins/, e.g. ``sample_plugin("chat_guard")``."""
+    path = _INSTALL_DIR / "sample_plugins" / f"{name}.so"
+    if not path.is_file():
+        raise FileNotFoundError(f"no compiled sample plugin named {name!r} at {path}")
+    return path
+
+
+def sdk_include_dir() -> Path:
+    """Directory holding dcplugin.h, for compiling plugins against pyhost's SDK header."""
+    return _INSTALL_DIR / "include"
