@@ -64,6 +64,16 @@ Bool phn_release_interface(phn_bus* bus, intfHandle handle);
 Bool phn_has_plugin(phn_bus* bus, const char* guid);
 const char* phn_host_name(phn_bus* bus);
 
+/* ConfigValues for DCConfig: one block each, owned by the receiver until phn_cfg_release.
+ * phn_cfg_copy and phn_cfg_release are the DCConfig table's copy and release. */
+ConfigValue* phn_cfg_string(const char* value);
+ConfigValue* phn_cfg_int(int32_t value);
+ConfigValue* phn_cfg_bool(Bool value);
+ConfigValue* phn_cfg_int64(int64_t value);
+ConfigValue* DCAPI phn_cfg_copy(const ConfigValue* value);
+void DCAPI phn_cfg_release(ConfigValue* value);
+long phn_cfg_live(void);   /* values allocated and not yet released (for leak tests) */
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,205 @@
+"""Opening plugins: dlopen + pluginInit for compiled ones, and the load order.
+
+A plugin, whatever language it is written in, is seen by the host as a :class:`Plugin`: its
+metadata and a ``main(state, core, data)`` to call for each lifecycle state. This module
+opens compiled ones (rules in ABI.md, "Loading") and orders a set of plugins by their
+dependencies; the host drives the lifecycle.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Protocol, Sequence
+
+from pyhost import binary
+from pyhost._ffi import ffi, lib
+
+API_VERSION = 8
+
+STATE_NAMES = {
+    lib.ON_INSTALL: "ON_INSTALL",
+    lib.ON_LOAD: "ON_LOAD",
+    lib.ON_LOAD_RUNTIME: "ON_LOAD_RUNTIME",
+    lib.ON_CONFIGURE: "ON_CONFIGURE",
+    lib.ON_UNLOAD: "ON_UNLOAD",
+    lib.ON_UNINSTALL: "ON_UNINSTALL",
+}
+
+
+class PluginError(Exception):
+    """A plugin could not be opened, loaded or changed; the message is one sentence."""
+
+
+@dataclass(frozen=True)
+class PluginMeta:
+    """What a plugin says about itself (MetaData, copied out of the plugin's memory)."""
+
+    guid: str
+    name: str
+    version: float
+    author: str = ""
+    description: str = ""
+    website: str = ""
+    dependencies: tuple[str, ...] = ()
+    api_version: int = API_VERSION
+
+
+class Plugin(Protocol):
+    """The host's view of an opened plugin, compiled or Python."""
+
+    meta: PluginMeta
+    path: Path
+    kind: str  # "native" | "python"
+
+    def main(self, state: int, core: Any, data: Any = None) -> bool: ...
+
+    def close(self) -> None:
+        """Releases the plugin's code; never called for one that refused to unload."""
+
+
+def _text(ptr) -> str:
+    return "" if ptr == ffi.NULL else ffi.string(ptr).decode("utf-8", "replace")
+
+
+class NativePlugin:
+    """A compiled plugin opened with dlopen; ``pluginInit`` has been called."""
+
+    kind = "native"
+
+    def __init__(self, path: Path, handle, main_fn, meta: PluginMeta):
+        self.path = path
+        self.meta = meta
+        self._handle = handle
+        self._main = main_fn
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> "NativePlugin":
+        """Inspects, dlopens and initialises the library; raises PluginError, leaving nothing
+        open, when it is not a plugin this host can load."""
+        path = Path(path).resolve()
+        name = path.name
+        if not path.is_file():
+            raise PluginError(f"{path}: no such plugin file.")
+        try:
+            binary.check_loadable(path)
+        except binary.BinaryError as exc:
+            raise PluginError(str(exc)) from None
+        handle = lib.dlopen(os.fsencode(path), lib.RTLD_NOW | lib.RTLD_LOCAL)
+        if handle == ffi.NULL:
+            reason = _text(lib.dlerror())
+            raise PluginError(f"{name} could not be opened: {reason}.")
+        try:
+            symbol = lib.dlsym(handle, b"pluginInit")
+            if symbol == ffi.NULL:
+                raise PluginError(f"{name} does not export pluginInit.")
+            info = ffi.new("MetaData*")
+            main_fn = ffi.cast("DCPLUGIN_INIT", symbol)(info)
+            meta = _read_meta(name, info, main_fn)
+        except BaseException:
+            lib.dlclose(handle)
+            raise
+        return cls(path, handle, main_fn, meta)
+
+    def main(self, state: int, core: Any, data: Any = None) -> bool:
+        return self._main(state, core if core is not None else ffi.NULL,
+                          data if data is not None else ffi.NULL) == 1
+
+    def close(self) -> None:
+        if self._handle is not None:
+            lib.dlclose(self._handle)
+            self._handle = None
+            self._main = None
+
+
+def _read_meta(name: str, info, main_fn) -> PluginMeta:
+    """Validates what pluginInit filled in (ABI.md: main, guid, name, apiVersion 8)."""
+    if main_fn == ffi.NULL:
+        raise PluginError(f"{name}: pluginInit returned no main function.")
+    if info.guid == ffi.NULL or not _text(info.guid):
+        raise PluginError(f"{name}: pluginInit did not set a guid.")
+    if info.name == ffi.NULL or not _text(info.name):
+        raise PluginError(f"{name}: pluginInit did not set a name.")
+    if info.apiVersion != API_VERSION:
+        raise PluginError(
+            f"{name} was built for plugin API version {info.apiVersion}; "
+            f"this host speaks version {API_VERSION}."
+        )
+    deps = []
+    if info.numDependencies and info.dependencies == ffi.NULL:
+        raise PluginError(f"{name}: numDependencies is {info.numDependencies} "
+                          "but the dependency list is NULL.")
+    for i in range(info.numDependencies):
+        dep = info.dependencies[i]
+        if dep == ffi.NULL:
+            raise PluginError(f"{name}: dependency {i} is NULL.")
+        deps.append(_text(dep))
+    return PluginMeta(
+        guid=_text(info.guid), name=_text(info.name), version=float(info.version),
+        author=_text(info.author), description=_text(info.description),
+        website=_text(info.web), dependencies=tuple(deps), api_version=info.apiVersion,
+    )
+
+
+def load_order(plugins: Sequence[Plugin], available: Iterable[str] = ()
+               ) -> tuple[list[Plugin], dict[str, str]]:
+    """Orders plugins so each comes after its dependencies.
+
+    ``plugins`` is in the user's order, which is kept wherever dependencies allow (at each
+    step the first plugin whose dependencies are met goes next). ``available`` names guids
+    already loaded. Returns the order and, for each plugin that cannot load, the reason: a
+    missing dependency, a dependency that is itself blocked, or a cycle.
+    """
+    by_guid = {p.meta.guid: p for p in plugins}
+    met = set(available)
+    blocked: dict[str, str] = {}
+
+    # Missing dependencies, then whatever depends on a blocked plugin, to a fixed point.
+    changed = True
+    while changed:
+        changed = False
+        for p in plugins:
+            guid = p.meta.guid
+            if guid in blocked:
+                continue
+            for dep in p.meta.dependencies:
+                if dep in met or (dep in by_guid and dep not in blocked):
+                    continue
+                if dep in blocked:
+                    blocked[guid] = (f"it depends on {by_guid[dep].meta.name} ({dep}), "
+                                     "which cannot load")
+                else:
+                    blocked[guid] = f"it depends on {dep}, which is not installed and enabled"
+                changed = True
+                break
+
+    order: list[Plugin] = []
+    pending = [p for p in plugins if p.meta.guid not in blocked]
+    while pending:
+        ready = next((p for p in pending
+                      if all(d in met for d in p.meta.dependencies)), None)
+        if ready is None:
+            break
+        order.append(ready)
+        met.add(ready.meta.guid)
+        pending.remove(ready)
+
+    # What is left waits on itself: report the cycle each one is in (or leads to).
+    for p in pending:
+        cycle = _cycle_from(p, by_guid, pending)
+        where = "is in" if p.meta.guid in cycle else "depends on"
+        blocked[p.meta.guid] = f"it {where} a dependency cycle: " + " -> ".join(
+            by_guid[g].meta.name for g in cycle)
+    return order, blocked
+
+
+def _cycle_from(start: Plugin, by_guid: dict[str, Plugin], pending: list[Plugin]
+                ) -> list[str]:
+    """The guids of the cycle reached by following unmet dependencies from ``start``."""
+    left = {p.meta.guid for p in pending}
+    path: list[str] = []
+    guid = start.meta.guid
+    while guid not in path:
+        path.append(guid)
+        guid = next(d for d in by_guid[guid].meta.dependencies if d in left)
+    return path[path.index(guid):] + [guid]

@@ -1,0 +1,135 @@
+"""The DCCore each plugin receives, and the resources it holds through it.
+
+The ABI's functions carry no caller, so pyhost gives every plugin its own DCCore: its
+query_interface answers DCLog with a table bound to the plugin (messages carry its name) and
+DCHooks with a table that records the hooks, subscriptions and interfaces the plugin makes.
+When a plugin's library is closed, whatever it left behind is released first, so no function
+pointer into unmapped code stays on the bus. run_hook and everything else go straight to the
+native bus.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from pyhost._ffi import ffi, lib
+from pyhost.bus import Bus
+from pyhost.services.log import GUID as LOG_GUID, VERSION as LOG_VERSION, PluginLog
+
+HOOKS_GUID = b"generic.plugins.DCHooks"
+HOOKS_VERSION = 8
+
+log = logging.getLogger("pyhost.host")
+
+
+def _addr(ptr) -> int:
+    return int(ffi.cast("uintptr_t", ptr))
+
+
+class PluginCore:
+    """One plugin's DCCore, DCHooks and DCLog tables."""
+
+    def __init__(self, bus: Bus, name: str, log_sink: Callable[[str], None],
+                 owners: dict[tuple[str, int], "PluginCore"]):
+        self._bus = bus.native
+        self.name = name
+        self.log = PluginLog(name, log_sink)
+        # Shared by all plugins of a host: whoever releases a handle, its owner forgets it.
+        self._owners = owners
+        self._callbacks: list[Any] = []
+
+        native_core, native_hooks = bus.core, bus.hooks_table
+        self.hooks = ffi.new("DCHooks*")
+        self.hooks.apiVersion = HOOKS_VERSION
+        self.hooks.create_hook = self._cb("hookHandle(*)(const char*, DCHOOK)", self._create)
+        self.hooks.destroy_hook = self._cb("Bool(*)(hookHandle)", self._destroy)
+        self.hooks.bind_hook = self._cb("subsHandle(*)(const char*, DCHOOK, void*)", self._bind)
+        self.hooks.run_hook = native_hooks.run_hook  # the hot path stays native
+        self.hooks.release_hook = self._cb("size_t(*)(subsHandle)", self._release)
+
+        self.core = ffi.new("DCCore*")
+        self.core.apiVersion = native_core.apiVersion
+        self.core.register_interface = self._cb("intfHandle(*)(const char*, dcptr_t)",
+                                                self._register)
+        self.core.query_interface = self._cb("DCInterface*(*)(const char*, uint32_t)",
+                                             self._query)
+        self.core.release_interface = self._cb("Bool(*)(intfHandle)", self._release_intf)
+        self.core.has_plugin = native_core.has_plugin
+        self.core.host_name = native_core.host_name
+
+    def _cb(self, ctype: str, fn: Callable):
+        def on_error(exc_type, exc, tb):
+            log.error("%s: %s failed", self.name, fn.__name__.lstrip("_"),
+                      exc_info=(exc_type, exc, tb))
+        cb = ffi.callback(ctype, fn, onerror=on_error)
+        self._callbacks.append(cb)
+        return cb
+
+    # -- DCCore --------------------------------------------------------------------------
+    def _query(self, guid, version):
+        if guid != ffi.NULL:
+            name = ffi.string(guid)
+            if name == LOG_GUID.encode() and version <= LOG_VERSION:
+                return ffi.cast("DCInterface*", self.log.table)
+            if name == HOOKS_GUID and version <= HOOKS_VERSION:
+                return ffi.cast("DCInterface*", self.hooks)
+        return lib.phn_query_interface(self._bus, guid, version)
+
+    def _own(self, kind: str, handle) -> None:
+        if handle != ffi.NULL:
+            self._owners[(kind, _addr(handle))] = self
+
+    def _disown(self, kind: str, handle) -> None:
+        self._owners.pop((kind, _addr(handle)), None)
+
+    def _register(self, guid, table):
+        handle = lib.phn_register_interface(self._bus, guid, table)
+        self._own("interface", handle)
+        return handle
+
+    def _release_intf(self, handle):
+        ok = lib.phn_release_interface(self._bus, handle)
+        if ok:
+            self._disown("interface", handle)
+        return ok
+
+    # -- DCHooks -------------------------------------------------------------------------
+    def _create(self, guid, def_proc):
+        handle = lib.phn_create_hook(self._bus, guid, def_proc)
+        self._own("hook", handle)
+        return handle
+
+    def _destroy(self, handle):
+        ok = lib.phn_destroy_hook(handle)
+        if ok:
+            self._disown("hook", handle)
+        return ok
+
+    def _bind(self, guid, proc, common):
+        handle = lib.phn_bind_hook(self._bus, guid, proc, common)
+        self._own("subscription", handle)
+        return handle
+
+    def _release(self, handle):
+        if handle == ffi.NULL:
+            return 0
+        self._disown("subscription", handle)
+        return lib.phn_release_hook(handle)
+
+    # -- cleanup -------------------------------------------------------------------------
+    def release_leftovers(self) -> list[str]:
+        """Releases what the plugin left behind; returns e.g. ["2 subscription(s)"]."""
+        mine = [key for key, owner in self._owners.items() if owner is self]
+        counts: dict[str, int] = {}
+        # Subscriptions before hooks, hooks before interfaces: the order a plugin would use.
+        for kind in ("subscription", "hook", "interface"):
+            for key in (k for k in mine if k[0] == kind):
+                del self._owners[key]
+                counts[kind] = counts.get(kind, 0) + 1
+                if kind == "subscription":
+                    lib.phn_release_hook(ffi.cast("subsHandle", key[1]))
+                elif kind == "hook":
+                    lib.phn_destroy_hook(ffi.cast("hookHandle", key[1]))
+                else:
+                    lib.phn_release_interface(self._bus, ffi.cast("intfHandle", key[1]))
+        return [f"{n} {kind}(s)" for kind, n in counts.items()]

@@ -1,0 +1,1 @@
+"""Host services behind the ABI tables (DCConfig, DCLog, DCUtils, ...)."""
