@@ -233,8 +233,8 @@ class Host:
         if meta.version <= existing.version:
             plugin.close()
             raise PluginError(
-                f"{existing.name} {existing.version:g} is already installed; refusing "
-                f"version {meta.version:g} (an update needs a higher version).")
+                f"{existing.name} {existing.version} is already installed; refusing "
+                f"version {meta.version} (an update needs a higher version).")
         if existing.enabled:
             try:
                 self._check_dependencies_loaded(plugin)
@@ -249,7 +249,7 @@ class Host:
                          old_version=existing.version, new_version=meta.version)
         if existing.enabled and (self.running or was_loaded):
             if not self._load(plugin, lib.ON_LOAD_RUNTIME):
-                raise PluginError(f"{meta.name} {meta.version:g} was installed but refused to "
+                raise PluginError(f"{meta.name} {meta.version} was installed but refused to "
                                   "load (its main returned False for ON_LOAD_RUNTIME).")
         else:
             plugin.close()

@@ -1,0 +1,1 @@
+"""Subcommands of the ``pyhost`` command, one module per group (see pyhost.cli)."""
