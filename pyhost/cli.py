@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from typing import Sequence
 
@@ -21,6 +22,7 @@ from pyhost import __version__
 
 COMMAND_MODULES = (
     "pyhost.commands.plugins",
+    "pyhost.commands.info",
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_REFUSED = 0, 1, 2
@@ -85,6 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pyhost: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `pyhost list | head`): stop quietly, as the docs of
+        # the signal module advise for SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
     except (CommandError, *_refusals()) as exc:
         if args.debug:
             logging.exception("refused")

@@ -18,6 +18,12 @@ def sample_plugin(name: str) -> Path:
     return path
 
 
+def sample_plugins() -> dict[str, Path]:
+    """Every compiled sample plugin, by name."""
+    directory = _INSTALL_DIR / "sample_plugins"
+    return {p.stem: p for p in sorted(directory.glob("*.so"))}
+
+
 def sdk_include_dir() -> Path:
     """Directory holding dcplugin.h, for compiling plugins against pyhost's SDK header."""
     return _INSTALL_DIR / "include"
