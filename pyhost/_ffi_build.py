@@ -187,6 +187,17 @@ Bool phn_release_interface(phn_bus* bus, intfHandle handle);
 Bool phn_has_plugin(phn_bus* bus, const char* guid);
 const char* phn_host_name(phn_bus* bus);
 
+/* The DCUtils host service (native/utils.h). */
+const DCUtils* phn_utils_table(void);
+
+ConfigValue* phn_cfg_string(const char* value);
+ConfigValue* phn_cfg_int(int32_t value);
+ConfigValue* phn_cfg_bool(Bool value);
+ConfigValue* phn_cfg_int64(int64_t value);
+ConfigValue* phn_cfg_copy(const ConfigValue* value);
+void phn_cfg_release(ConfigValue* value);
+long phn_cfg_live(void);
+
 /* dlopen and friends: the loader opens plugins through the compiled bridge. */
 #define RTLD_LAZY ...
 #define RTLD_NOW ...
@@ -206,7 +217,7 @@ def make_ffi() -> cffi.FFI:
     ffi = cffi.FFI()
     ffi.cdef(ABI_CDEF)
     ffi.cdef(NATIVE_CDEF)
-    ffi.set_source("pyhost._ffi", '#include <dlfcn.h>\n#include "pyhost_native.h"\n')
+    ffi.set_source("pyhost._ffi", '#include <dlfcn.h>\n#include "pyhost_native.h"\n#include "utils.h"\n')
     return ffi
 
 
