@@ -25,8 +25,7 @@ DEV = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000002}"
 CHILD = textwrap.dedent("""
     import sys
     from pyhost._ffi import ffi
-    from pyhost.events import Category
-from pyhost.host import Host
+    from pyhost.host import Host
     from pyhost.paths import sample_plugin
 
     home = sys.argv[1]
