@@ -210,6 +210,11 @@ char* dlerror(void);
 /* The one trampoline behind every Python subscriber: `common` is a handle to it. */
 extern "Python" Bool _pyhost_subscriber(dcptr_t object, dcptr_t data, dcptr_t common,
                                         Bool* bBreak);
+
+/* The trampoline behind every hook subscriber of a Python plugin (pyhost/plugin.py): typed
+   views, the plugin's own error reporting. */
+extern "Python" Bool _pyhost_plugin_hook(dcptr_t object, dcptr_t data, dcptr_t common,
+                                         Bool* bBreak);
 """
 
 

@@ -70,6 +70,12 @@ STANDARD_HOOKS = (
 Opener = Callable[[str], Plugin]
 OPENERS: dict[str, Opener] = {"native": NativePlugin.open}
 
+# Python plugins (pyhost/python_loader.py): a .py file, a package directory, or
+# "entry-point:NAME" of the group pyhost.plugins.
+from pyhost import python_loader  # noqa: E402  (imports nothing from this module)
+
+OPENERS["python"] = python_loader.open_plugin
+
 
 def default_home() -> Path:
     """$PYHOST_HOME, else the platform's user data directory for pyhost."""
@@ -103,6 +109,7 @@ class Host:
         self.config = ConfigService(self)
         self.bus.register_interface(ConfigService.GUID, self.config.table)
         self._register_native_services()
+        self._python_runtime = python_loader.attach(self)  # pyhost.host.Runtime
         self._owners: dict[tuple[str, int], PluginCore] = {}
         self._loaded: dict[str, _Loaded] = {}  # in load order
         self._mapped_until_exit: list[_Loaded] = []
