@@ -218,11 +218,53 @@ extern "Python" Bool _pyhost_plugin_hook(dcptr_t object, dcptr_t data, dcptr_t c
 """
 
 
+# The data blocks behind DCHub/DCQueue/DCConnection/DCDataAccess and their ownership
+# (native/app_data.h).
+APP_CDEF = r"""
+#define PHN_KIND_HUB 1
+#define PHN_KIND_USER 2
+#define PHN_KIND_CONN 3
+#define PHN_KIND_QUEUE 4
+#define PHN_KIND_DATA 5
+#define PHN_KINDS 6
+#define PHN_REFUSED_UNKNOWN 0
+#define PHN_REFUSED_MANAGED 1
+#define PHN_REFUSED_WRONG_KIND 2
+#define PHN_ARENA_ALL ...
+HubData* phn_hub_new(uint32_t arena, Bool managed, const char* url, const char* ip,
+                     dcptr_t object, uint16_t port, ProtocolType protocol, Bool isOp,
+                     Bool isSecure);
+UserData* phn_user_new(uint32_t arena, Bool managed, const char* nick, const char* hubHint,
+                       const char* cid, dcptr_t object, uint32_t sid, ProtocolType protocol,
+                       Bool isOp);
+ConnectionData* phn_conn_new(uint32_t arena, Bool managed, const char* ip, dcptr_t object,
+                             uint16_t port, ProtocolType protocol, Bool isOp, Bool isSecure);
+QueueData* phn_queue_new(uint32_t arena, Bool managed, const char* target,
+                         const char* location, const char* hash, dcptr_t object,
+                         uint64_t size, Bool isFileList);
+DataArray* phn_data_new(uint32_t arena, Bool managed, const void* bytes, uint64_t size);
+HubData* phn_hub_copy(const HubData* hub);
+void phn_hub_release(HubData* hub);
+UserData* phn_user_copy(const UserData* user);
+void phn_user_release(UserData* user);
+QueueData* phn_queue_copy(const QueueData* item);
+void phn_queue_release(QueueData* item);
+DataArray* phn_data_copy(const DataArray* data);
+void phn_data_release(DataArray* data);
+int phn_app_free(void* block);
+long phn_app_free_arena(uint32_t arena, long* copies);
+long phn_app_live(uint32_t arena, int kind, int managed);
+long phn_app_refused(int reason);
+int phn_app_kind(const void* block);
+"""
+
+
 def make_ffi() -> cffi.FFI:
     ffi = cffi.FFI()
     ffi.cdef(ABI_CDEF)
     ffi.cdef(NATIVE_CDEF)
-    ffi.set_source("pyhost._ffi", '#include <dlfcn.h>\n#include "pyhost_native.h"\n#include "utils.h"\n')
+    ffi.cdef(APP_CDEF)
+    ffi.set_source("pyhost._ffi", '#include <dlfcn.h>\n#include "pyhost_native.h"\n#include "utils.h"\n#include "app_data.h"\n')
     return ffi
 
 

@@ -23,6 +23,7 @@ from pyhost import __version__
 COMMAND_MODULES = (
     "pyhost.commands.plugins",
     "pyhost.commands.info",
+    "pyhost.commands.run",
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_REFUSED = 0, 1, 2

@@ -39,7 +39,9 @@ from pyhost.events import (
 from pyhost.loader import STATE_NAMES, NativePlugin, Plugin, PluginError, load_order
 from pyhost.plugin_core import PluginCore
 from pyhost.registry import PluginRecord, Registry, UnknownPluginError
+from pyhost.services.app_tables import AppServices
 from pyhost.services.config import ConfigService
+from pyhost.standard_hooks import StandardHooks
 from pyhost.timers import Timer
 
 log = logging.getLogger("pyhost.host")
@@ -94,7 +96,7 @@ class Host:
     """A plugin host. Use it as a context manager, or call start() and shutdown()."""
 
     def __init__(self, home: str | os.PathLike[str] | None = None, *, timers: bool = True,
-                 events_maxlen: int = 10_000):
+                 events_maxlen: int = 10_000, app: Any = None):
         self.home = Path(home).expanduser() if home is not None else default_home()
         self.home.mkdir(parents=True, exist_ok=True)
         self.events = EventStream(events_maxlen)
@@ -109,6 +111,13 @@ class Host:
         self.config = ConfigService(self)
         self.bus.register_interface(ConfigService.GUID, self.config.table)
         self._register_native_services()
+        # The application's interfaces (DCHub, DCQueue, DCUI, ...; `app`, default: the
+        # simulated world, pyhost.world) as registered ABI tables, and host.fire, which
+        # fires every standard hook with correctly built objects and data.
+        self.app_services = AppServices(self, app)
+        self.app = self.app_services.app
+        self.effects = self.app_services.effects
+        self.fire = StandardHooks(self)
         self._python_runtime = python_loader.attach(self)  # pyhost.host.Runtime
         self._owners: dict[tuple[str, int], PluginCore] = {}
         self._loaded: dict[str, _Loaded] = {}  # in load order
@@ -153,6 +162,7 @@ class Host:
             self._mapped_until_exit.clear()
             self.running = False
             self._closed = True
+            self.app_services.close()  # no plugin library is mapped any more
             self.bus.close()
             self.registry.close()
 

@@ -1,0 +1,581 @@
+"""The simulated world: the default application behind DCHub, DCConnection, DCQueue, DCUI,
+DCTagger and DCDataAccess, so plugins can run and be tested with no DC client at all.
+
+Everything is in memory and behaves plausibly:
+
+- **Hubs** are known by url. ``add_hub`` connects (or returns the hub if it is already
+  online) and fires ``dcpp.hubs.onOnline``; ``find_hub`` finds online hubs only;
+  ``remove_hub`` disconnects and fires ``dcpp.hubs.onOffline`` (its users go offline too).
+  ``send_message`` / ``local_message`` / ``send_protocol_cmd`` / ``emulate_protocol_cmd``
+  append to the hub's ``chat`` / ``status`` / ``sent`` / ``emulated`` lists. A url's scheme
+  gives the protocol (``adc``/``adcs`` -> ADC, ``dchub``/``nmdc``/``nmdcs`` -> NMDC; the
+  ``s`` ones are secure), its port the port (default 411), and a name that is not an IP
+  address a stable documentation address (192.0.2.x).
+- **Users** are known by CID and hub. A user without a CID gets a stable one made from the
+  nick. ``find_user`` and ``send_private_message`` succeed for online users only; private
+  messages land in the user's ``pms``.
+- **Connections** are known by ip:port; ``send_protocol_cmd`` appends to ``sent``,
+  ``terminate_conn`` closes it, ``get_user`` answers the user it was opened with.
+- **Queue**: ``add_download`` wants a TTH (39 base32 characters), puts a relative target
+  under ``download_dir``, refuses a target already queued (the reference host's
+  add throws, and the plugin gets NULL), and fires ``dcpp.queue.onAdded``. ``add_list``
+  queues ``FileLists/<nick>.<cid>.xml.bz2``. ``find_download`` matches the target as given
+  or under ``download_dir``; ``pause`` toggles and answers whether the item is now paused;
+  ``set_priority`` takes QueuePrio values; ``remove_download`` fires ``dcpp.queue.onRemoved``.
+- **UI**: commands, sounds and notifications are kept (``commands``, ``sounds``,
+  ``notifications``); :meth:`SimulatedWorld.click` runs a plugin's command.
+- **Tagger**: pyhost's :class:`~pyhost.services.app.SimpleTagger` (the reference semantics).
+- **Data access**: requests are recorded in ``http_requests``; nothing is fetched (fire
+  ``dcpp.dataaccessor.onHTTPResourceNotification`` yourself to answer one).
+
+Events the world fires in response to a plugin's call (onOnline after add_hub, ...) run
+synchronously inside that call, as the reference host's listeners do, and are recorded as
+effects with interface ``"world"``, function ``"fire"``. They nest at most
+``max_nesting`` deep (then they are skipped with a warning), so two plugins cannot
+ping-pong forever. ``SimulatedWorld(fire_events=False)`` turns them off.
+
+When the host fires a standard hook about an entity (StandardHooks), the world learns of it:
+a hub or user in an event is online (created if new), a queue item in onAdded is queued,
+and after hubs/users.onOffline and queue.onRemoved/onFinished it is gone.
+
+Every call a plugin makes is recorded as an effect by the bridge (``host.effects``), for the
+world and for any other application alike.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import itertools
+import logging
+import re
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+from pyhost.services.app import (
+    DEFAULT_TAGGER_SERVICE,
+    Connection,
+    ConnectionService,
+    DataAccessService,
+    Hub,
+    HubService,
+    MsgType,
+    ProtocolType,
+    QueueItem,
+    QueuePrio,
+    QueueService,
+    UICommand,
+    UIService,
+    User,
+)
+
+log = logging.getLogger("pyhost.world")
+
+_TTH = re.compile(r"[A-Z2-7]{39}")
+_SCHEMES = {"adc": (ProtocolType.ADC, False), "adcs": (ProtocolType.ADC, True),
+            "dchub": (ProtocolType.NMDC, False), "nmdc": (ProtocolType.NMDC, False),
+            "nmdcs": (ProtocolType.NMDC, True)}
+
+
+def make_cid(nick: str) -> str:
+    """A stable, valid-looking CID (39 base32 characters) for a nick."""
+    digest = hashlib.sha256(nick.encode("utf-8")).digest()[:24]
+    return base64.b32encode(digest).decode("ascii").rstrip("=")
+
+
+def _doc_ip(name: str) -> str:
+    """A name's IP: itself if it is one, else a stable address from 192.0.2.0/24."""
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        return f"192.0.2.{hashlib.sha256(name.encode()).digest()[0] % 254 + 1}"
+
+
+# ---- entities -------------------------------------------------------------------------------
+
+@dataclass
+class ChatLine:
+    text: str
+    third_person: bool = False
+    nick: str = ""
+
+
+@dataclass
+class WorldHub:
+    url: str
+    ip: str
+    port: int
+    protocol: ProtocolType
+    is_secure: bool
+    handle: int
+    is_op: bool = False
+    nick: str = ""
+    online: bool = True
+    chat: list[ChatLine] = field(default_factory=list)
+    status: list[tuple[str, MsgType]] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    emulated: list[str] = field(default_factory=list)
+
+    def value(self) -> Hub:
+        return Hub(self.url, self.ip, self.port, self.protocol, self.is_op, self.is_secure,
+                   self.handle)
+
+
+@dataclass
+class WorldUser:
+    nick: str
+    cid: str
+    hub_url: str
+    sid: int
+    handle: int
+    protocol: ProtocolType = ProtocolType.ADC
+    is_op: bool = False
+    online: bool = True
+    pms: list[ChatLine] = field(default_factory=list)
+
+    def value(self) -> User:
+        return User(self.nick, self.cid, self.hub_url, self.sid, self.protocol, self.is_op,
+                    self.handle)
+
+
+@dataclass
+class WorldConnection:
+    ip: str
+    port: int
+    handle: int
+    protocol: ProtocolType = ProtocolType.ADC
+    is_op: bool = False
+    is_secure: bool = False
+    user: Optional[tuple[str, str]] = None  # (cid, hub url)
+    open: bool = True
+    sent: list[str] = field(default_factory=list)
+
+    def value(self) -> Connection:
+        return Connection(self.ip, self.port, self.protocol, self.is_op, self.is_secure,
+                          self.handle)
+
+
+@dataclass
+class WorldQueueItem:
+    target: str
+    handle: int
+    hash: str = ""
+    size: int = 0
+    location: str = ""
+    is_file_list: bool = False
+    priority: int = QueuePrio.DEFAULT
+    paused: bool = False
+
+    def value(self) -> QueueItem:
+        return QueueItem(self.target, self.location, self.hash, self.size, self.is_file_list,
+                         self.handle)
+
+
+# ---- the world ------------------------------------------------------------------------------
+
+class SimulatedWorld:
+    """In-memory hubs, users, connections, queue and UI (see the module docstring)."""
+
+    def __init__(self, *, nick: str = "pyhost", download_dir: str = "Downloads/",
+                 fire_events: bool = True, max_nesting: int = 4):
+        self.nick = nick
+        self.download_dir = download_dir if download_dir.endswith("/") else download_dir + "/"
+        self.fire_events = fire_events
+        self.max_nesting = max_nesting
+        self.hubs: dict[str, WorldHub] = {}
+        self.users: dict[tuple[str, str], WorldUser] = {}
+        self.connections: dict[tuple[str, int], WorldConnection] = {}
+        self.downloads: dict[str, WorldQueueItem] = {}
+        self.commands: dict[tuple[str, str], UICommand] = {}
+        self.sounds: list[str] = []
+        self.notifications: list[tuple[str, str]] = []
+        self.http_requests: list[tuple[str, str]] = []
+        self.udp_sent: list[tuple[str, int, bytes]] = []
+        self._lock = threading.RLock()
+        self._handles = itertools.count(0x1000)
+        self._sids = itertools.count(1)
+        self._host_ref = None
+        self._nesting = threading.local()
+        # The interfaces, as the Application attributes pyhost looks for.
+        self.hub = _Hubs(self)
+        self.connection = _Connections(self)
+        self.queue = _Queue(self)
+        self.ui = _UI(self)
+        self.tagger = DEFAULT_TAGGER_SERVICE
+        self.data_access = _DataAccess(self)
+
+    def attach(self, host) -> None:
+        """Called by the host: the world fires events through ``host.fire``."""
+        self._host_ref = weakref.ref(host)
+
+    # -- finding and making entities (also used by StandardHooks and replay) -----------------
+    def hub_for(self, url: str, **fields: Any) -> Hub:
+        """The hub with this url, created (online) if new; given fields update it."""
+        with self._lock:
+            hub = self._hub(url, create=True)
+            hub.online = True
+            for name in ("ip", "port", "protocol", "is_op", "is_secure"):
+                if fields.get(name) is not None:
+                    setattr(hub, name, fields[name])
+            return hub.value()
+
+    def user_for(self, nick: str = "", cid: str = "", hub_url: str = "", **fields: Any) -> User:
+        """The user with this CID (or the nick's CID) on ``hub_url``, created if new."""
+        with self._lock:
+            if not cid and not nick:
+                raise ValueError("a user needs a nick or a cid")
+            cid = cid or make_cid(nick)
+            if hub_url:
+                self.hub_for(hub_url)
+            user = self.users.get((cid, hub_url))
+            if user is None:
+                user = WorldUser(nick or cid[:8], cid, hub_url, next(self._sids),
+                                 next(self._handles))
+                self.users[(cid, hub_url)] = user
+            elif nick:
+                user.nick = nick
+            user.online = True
+            for name in ("sid", "protocol", "is_op"):
+                if fields.get(name) is not None:
+                    setattr(user, name, fields[name])
+            return user.value()
+
+    def connection_for(self, ip: str, port: int = 0, user: Optional[User] = None,
+                       **fields: Any) -> Connection:
+        """The connection to ip:port, opened if new; ``user`` is who is at the other end."""
+        with self._lock:
+            conn = self.connections.get((ip, port))
+            if conn is None:
+                conn = WorldConnection(ip, port, next(self._handles))
+                self.connections[(ip, port)] = conn
+            conn.open = True
+            if user is not None:
+                conn.user = (user.cid, user.hub_url)
+            for name in ("protocol", "is_op", "is_secure"):
+                if fields.get(name) is not None:
+                    setattr(conn, name, fields[name])
+            return conn.value()
+
+    def queue_item_for(self, target: str, **fields: Any) -> QueueItem:
+        """The queued item with this target, queued if new."""
+        with self._lock:
+            item = self.downloads.get(target)
+            if item is None:
+                item = WorldQueueItem(target, next(self._handles),
+                                      location=target.rpartition("/")[0] + "/"
+                                      if "/" in target else "")
+                self.downloads[target] = item
+            for name in ("hash", "size", "location", "is_file_list"):
+                if fields.get(name) is not None:
+                    setattr(item, name, fields[name])
+            return item.value()
+
+    def event_fired(self, guid: str, entity: Any) -> None:
+        """Called by StandardHooks after each standard hook: entities that went away go."""
+        with self._lock:
+            if guid == "dcpp.hubs.onOffline" and isinstance(entity, Hub):
+                hub = self._find_hub(entity)
+                if hub is not None:
+                    self._hub_offline(hub)
+            elif guid == "dcpp.users.onOffline" and isinstance(entity, User):
+                user = self._find_user(entity)
+                if user is not None:
+                    user.online = False
+            elif guid in ("dcpp.queue.onRemoved", "dcpp.queue.onFinished") and \
+                    isinstance(entity, QueueItem):
+                self.downloads.pop(entity.target, None)
+
+    def click(self, guid: str, name: str) -> None:
+        """Runs a plugin's UI command, as a user picking it from the menu."""
+        command = self.commands.get((guid, name))
+        if command is None:
+            raise LookupError(f"no UI command {name!r} was added by {guid}")
+        command()
+
+    def snapshot(self) -> dict:
+        """The world's state as plain data (for tests and `pyhost run --json`)."""
+        with self._lock:
+            return {
+                "hubs": {u: {"online": h.online, "chat": [c.text for c in h.chat],
+                             "status": [s for s, _ in h.status], "sent": list(h.sent),
+                             "emulated": list(h.emulated)} for u, h in self.hubs.items()},
+                "users": [{"nick": u.nick, "cid": u.cid, "hub": u.hub_url, "online": u.online,
+                           "pms": [p.text for p in u.pms]} for u in self.users.values()],
+                "queue": {t: {"size": i.size, "hash": i.hash, "priority": int(i.priority),
+                              "paused": i.paused, "file_list": i.is_file_list}
+                          for t, i in self.downloads.items()},
+                "commands": [{"guid": g, "name": n} for g, n in self.commands],
+                "sounds": list(self.sounds),
+                "notifications": [list(n) for n in self.notifications],
+                "http_requests": [list(r) for r in self.http_requests],
+            }
+
+    # -- internals --------------------------------------------------------------------------
+    def _hub(self, url: str, create: bool = False) -> Optional[WorldHub]:
+        hub = self.hubs.get(url)
+        if hub is None and create:
+            parts = urlsplit(url)
+            protocol, secure = _SCHEMES.get(parts.scheme.lower(), (ProtocolType.ADC, False))
+            try:
+                port = parts.port or 411
+            except ValueError:
+                port = 411
+            hub = WorldHub(url, _doc_ip(parts.hostname or url), port, protocol, secure,
+                           next(self._handles), nick=self.nick)
+            self.hubs[url] = hub
+        return hub
+
+    def _find_hub(self, hub: Hub) -> Optional[WorldHub]:
+        if hub.handle:
+            for known in self.hubs.values():
+                if known.handle == hub.handle:
+                    return known
+        return self.hubs.get(hub.url)
+
+    def _find_user(self, user: User) -> Optional[WorldUser]:
+        if user.handle:
+            for known in self.users.values():
+                if known.handle == user.handle:
+                    return known
+        found = self.users.get((user.cid, user.hub_url))
+        if found is None and not user.hub_url:
+            found = next((u for (cid, _), u in self.users.items() if cid == user.cid), None)
+        return found
+
+    def _find_connection(self, conn: Connection) -> Optional[WorldConnection]:
+        if conn.handle:
+            for known in self.connections.values():
+                if known.handle == conn.handle:
+                    return known
+        return self.connections.get((conn.ip, conn.port))
+
+    def _find_item(self, item: QueueItem) -> Optional[WorldQueueItem]:
+        found = self.downloads.get(item.target)
+        if found is None and item.handle:
+            found = next((i for i in self.downloads.values() if i.handle == item.handle), None)
+        return found
+
+    def _hub_offline(self, hub: WorldHub) -> None:
+        hub.online = False
+        for (_, url), user in self.users.items():
+            if url == hub.url:
+                user.online = False
+
+    def _fire(self, method: str, guid: str, value: Any) -> None:
+        """Fires a standard hook about ``value`` through the host, recorded as an effect."""
+        host = self._host_ref() if self._host_ref is not None else None
+        if host is None or not self.fire_events:
+            return
+        depth = getattr(self._nesting, "depth", 0)
+        if depth >= self.max_nesting:
+            log.warning("the world did not fire %s: events nested %d deep", guid, depth)
+            return
+        self._nesting.depth = depth + 1
+        try:
+            host.app_services.call("world", "fire", {"hook": guid, "object": value},
+                                   lambda: getattr(host.fire, method)(value))
+        finally:
+            self._nesting.depth = depth
+
+
+class _Hubs(HubService):
+    def __init__(self, world: SimulatedWorld):
+        self.w = world
+
+    def _require(self, hub: Hub) -> WorldHub:
+        known = self.w._find_hub(hub)
+        if known is None:
+            raise LookupError(f"no hub {hub.url}")
+        return known
+
+    def add_hub(self, url, nick, password):
+        with self.w._lock:
+            hub = self.w._hub(url)
+            if hub is not None and hub.online:
+                return hub.value()
+            hub = self.w._hub(url, create=True)
+            hub.online = True
+            hub.nick = nick or self.w.nick
+            value = hub.value()
+        self.w._fire("hub_online", "dcpp.hubs.onOnline", value)
+        return value
+
+    def find_hub(self, url):
+        with self.w._lock:
+            hub = self.w._hub(url)
+            return hub.value() if hub is not None and hub.online else None
+
+    def remove_hub(self, hub):
+        with self.w._lock:
+            known = self._require(hub)
+            was_online = known.online
+            value = known.value()
+        if was_online:
+            self.w._fire("hub_offline", "dcpp.hubs.onOffline", value)
+        with self.w._lock:
+            self.w._hub_offline(known)
+
+    def emulate_protocol_cmd(self, hub, cmd):
+        with self.w._lock:
+            self._require(hub).emulated.append(cmd)
+
+    def send_protocol_cmd(self, hub, cmd):
+        with self.w._lock:
+            self._require(hub).sent.append(cmd)
+
+    def send_message(self, hub, message, third_person):
+        with self.w._lock:
+            known = self._require(hub)
+            if not known.online:
+                raise ConnectionError(f"{known.url} is offline")
+            known.chat.append(ChatLine(message, third_person, known.nick))
+
+    def local_message(self, hub, message, type):
+        with self.w._lock:
+            self._require(hub).status.append((message, type))
+
+    def send_private_message(self, user, message, third_person):
+        with self.w._lock:
+            known = self.w._find_user(user)
+            if known is None or not known.online:
+                return False
+            known.pms.append(ChatLine(message, third_person, self.w.nick))
+            return True
+
+    def find_user(self, cid, hub_url):
+        with self.w._lock:
+            for (known_cid, url), user in self.w.users.items():
+                if known_cid == cid and user.online and (not hub_url or url == hub_url):
+                    return user.value()
+            return None
+
+
+class _Connections(ConnectionService):
+    def __init__(self, world: SimulatedWorld):
+        self.w = world
+
+    def _require(self, conn: Connection) -> WorldConnection:
+        known = self.w._find_connection(conn)
+        if known is None:
+            raise LookupError(f"no connection {conn.ip}:{conn.port}")
+        return known
+
+    def send_udp_data(self, ip, port, data):
+        with self.w._lock:
+            self.w.udp_sent.append((ip, port, data))
+
+    def send_protocol_cmd(self, connection, cmd):
+        with self.w._lock:
+            known = self._require(connection)
+            if not known.open:
+                raise ConnectionError(f"{known.ip}:{known.port} is closed")
+            known.sent.append(cmd)
+
+    def terminate_conn(self, connection, graceless):
+        with self.w._lock:
+            self._require(connection).open = False
+
+    def get_user(self, connection):
+        with self.w._lock:
+            known = self._require(connection)
+            if known.user is None:
+                return None
+            user = self.w.users.get(known.user)
+            return user.value() if user is not None and user.online else None
+
+
+class _Queue(QueueService):
+    def __init__(self, world: SimulatedWorld):
+        self.w = world
+
+    def _require(self, item: QueueItem) -> WorldQueueItem:
+        known = self.w._find_item(item)
+        if known is None:
+            raise LookupError(f"{item.target} is not queued")
+        return known
+
+    def _add(self, target: str, **fields) -> QueueItem:
+        with self.w._lock:
+            if target in self.w.downloads:
+                raise FileExistsError(f"{target} is already queued")
+            value = self.w.queue_item_for(target, **fields)
+        self.w._fire("queue_added", "dcpp.queue.onAdded", value)
+        return value
+
+    def add_list(self, user, silent):
+        with self.w._lock:
+            known = self.w._find_user(user)
+            if known is None or not known.online:
+                raise LookupError(f"{user.nick or user.cid} is not online")
+            target = f"FileLists/{known.nick}.{known.cid}.xml.bz2"
+            existing = self.w.downloads.get(target)
+            if existing is not None:
+                return existing.value()
+        return self._add(target, is_file_list=True, location="FileLists/")
+
+    def add_download(self, hash, size, target):
+        if not _TTH.fullmatch(hash):
+            raise ValueError(f"{hash!r} is not a TTH (39 base32 characters)")
+        if not target or target.endswith("/"):
+            raise ValueError(f"{target!r} is not a file name")
+        if not target.startswith("/"):
+            target = self.w.download_dir + target
+        return self._add(target, hash=hash, size=size)
+
+    def find_download(self, target):
+        with self.w._lock:
+            item = self.w.downloads.get(target) or \
+                self.w.downloads.get(self.w.download_dir + target)
+            return item.value() if item is not None else None
+
+    def remove_download(self, item):
+        with self.w._lock:
+            value = self._require(item).value()
+        self.w._fire("queue_removed", "dcpp.queue.onRemoved", value)
+        with self.w._lock:
+            self.w.downloads.pop(value.target, None)
+
+    def set_priority(self, item, priority):
+        if priority not in set(QueuePrio):
+            raise ValueError(f"{priority} is not a QueuePrio")
+        with self.w._lock:
+            self._require(item).priority = QueuePrio(priority)
+
+    def pause(self, item):
+        with self.w._lock:
+            known = self._require(item)
+            known.paused = not known.paused
+            return known.paused
+
+
+class _UI(UIService):
+    def __init__(self, world: SimulatedWorld):
+        self.w = world
+
+    def add_command(self, guid, name, command, icon):
+        with self.w._lock:
+            self.w.commands[(guid, name)] = command
+
+    def remove_command(self, guid, name):
+        with self.w._lock:
+            self.w.commands.pop((guid, name), None)
+
+    def play_sound(self, path):
+        with self.w._lock:
+            self.w.sounds.append(path)
+
+    def notify(self, title, message):
+        with self.w._lock:
+            self.w.notifications.append((title, message))
+
+
+class _DataAccess(DataAccessService):
+    def __init__(self, world: SimulatedWorld):
+        self.w = world
+
+    def get_http_resource(self, uri, local_path):
+        with self.w._lock:
+            self.w.http_requests.append((uri, local_path))
