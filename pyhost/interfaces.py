@@ -65,6 +65,7 @@ class Slot:
     ctype: str             # e.g. "int(*)(int, int)"
     str_args: tuple[int, ...]  # positions of const char* parameters
     str_result: bool       # the result is const char*
+    pointer_result: bool   # the result is a pointer (None is returned as NULL)
 
 
 def _split_params(text: str) -> list[str]:
@@ -100,7 +101,8 @@ def parse_signature(name: str, index: int, signature: str) -> Slot:
         raise InterfaceError(f"{name}: cannot use the C signature {signature!r} ({exc}); "
                              "plugin-defined structs must be passed as void*.") from None
     str_args = tuple(i for i, t in enumerate(types) if _CONST_CHAR.match(t))
-    return Slot(name, index, ctype, str_args, bool(_CONST_CHAR.match(result)))
+    pointer_result = ffi.typeof(ctype).result.kind == "pointer"
+    return Slot(name, index, ctype, str_args, bool(_CONST_CHAR.match(result)), pointer_result)
 
 
 class function:
@@ -184,7 +186,7 @@ class ExportedTable:
 
     def _python_side(self, slot: Slot) -> Callable:
         method = getattr(self.impl, slot.name)
-        if not slot.str_args and not slot.str_result:
+        if not slot.str_args and not slot.pointer_result:
             return method
         str_args, results, name = slot.str_args, self._results, slot.name
         string = ffi.string
@@ -196,10 +198,10 @@ class ExportedTable:
                     p = args[i]
                     args[i] = string(p).decode("utf-8", "replace") if p else None
             value = method(*args)
+            if value is None and slot.pointer_result:
+                return ffi.NULL
             if not slot.str_result:
                 return value
-            if value is None:
-                return ffi.NULL
             if isinstance(value, str):
                 value = value.encode("utf-8")
             if isinstance(value, bytes):

@@ -268,6 +268,7 @@ def _pyhost_plugin_hook(obj, data, common, brk):
             else:
                 o = _new(cls)
                 o._p = obj
+                o._c = None
                 o._owner = sub
             cls = sub.dcls
             if not data:
@@ -281,6 +282,7 @@ def _pyhost_plugin_hook(obj, data, common, brk):
             else:
                 d = _new(cls)
                 d._p = data
+                d._c = None
                 d._owner = sub
             result = sub.fn(o, d)
     except BaseException as exc:  # never unwind into C

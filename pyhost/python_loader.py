@@ -35,6 +35,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import itertools
+import logging
 import os
 import re
 import sys
@@ -201,8 +202,9 @@ def open_entry_point(name: str) -> PythonPlugin:
     except BaseException as exc:
         raise PluginError(f"{label} could not be imported: {_one_line(exc)}.") from exc
     plugin = find_plugin(obj, label)
-    if isinstance(obj, ModuleType):
-        plugin.collect(vars(obj))
+    module = obj if isinstance(obj, ModuleType) else sys.modules.get(matches[0].module)
+    if module is not None:
+        plugin.collect(vars(module))  # the @hook functions of the entry point's module
     if plugin.loaded:
         raise PluginError(f"{plugin.meta.name} ({label}) is already loaded in this process.")
     return PythonPlugin(Path(label), plugin)
@@ -230,6 +232,8 @@ class _Runtime(HostRuntime):
     def report_exception(self, guid, name, where, what, error, traceback):
         from pyhost.events import PluginFailed, SubscriberException
         host = self._host()
+        logging.getLogger(f"pyhost.plugin.{name}").error(
+            "%s raised %s (in %s)\n%s", what, error, where, traceback)
         if host is None:
             return
         if where and where.startswith("ON_"):

@@ -54,17 +54,17 @@ class View:
     CTYPE: Any = None  # the ctype of the struct pointer, set by each subclass
 
     def __init__(self, ptr, owner=None):
-        self._p = ptr
+        self._p = ptr      # the pointer as handed over (void* in a hook)
+        self._c = None     # the same, cast to the struct type on first use
         self._owner = owner
 
     @property
     def ptr(self):
         """The struct pointer (cdata), for raw ABI calls."""
-        try:
-            return self._c
-        except AttributeError:
+        c = self._c
+        if c is None:
             c = self._c = _cast(self.CTYPE, self._p)
-            return c
+        return c
 
     def _table(self, name: str) -> "Table":
         owner = self._owner
@@ -94,14 +94,23 @@ def _field(name: str, kind: str = "raw", doc: str = ""):
     """A read-only property reading one struct field, converted by ``kind``."""
     if kind == "text":
         def get(self):
-            p = getattr(self.ptr, name)
+            c = self._c
+            if c is None:
+                c = self._c = _cast(self.CTYPE, self._p)
+            p = getattr(c, name)
             return _string(p).decode("utf-8", "replace") if p else None
     elif kind == "bool":
         def get(self):
-            return getattr(self.ptr, name) != 0
+            c = self._c
+            if c is None:
+                c = self._c = _cast(self.CTYPE, self._p)
+            return getattr(c, name) != 0
     else:
         def get(self):
-            return getattr(self.ptr, name)
+            c = self._c
+            if c is None:
+                c = self._c = _cast(self.CTYPE, self._p)
+            return getattr(c, name)
     return property(get, doc=doc or f"the {name} field")
 
 
