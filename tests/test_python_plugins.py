@@ -759,6 +759,34 @@ def test_chat_commands_answers_commands_and_counts_in_settings(home):
             assert second == "Hello, ada!"
 
 
+def test_chat_commands_with_the_applications_dchub(host):
+    """The same sample against the host's own DCHub (the simulated world) and host.fire."""
+    if not hasattr(host, "fire"):
+        pytest.skip("this host has no application interfaces")
+    host.install(PY_SAMPLES / "chat_commands.py", kind="python")
+    hub = host.app.hub_for("adc://hub.example")
+    assert host.fire.chat_command(hub, "/commands") is True
+    assert host.fire.chat_command(hub, "/hello bob") is True
+    assert host.fire.chat_command(hub, "/other") is False
+    status = host.app.snapshot()["hubs"]["adc://hub.example"]["status"]
+    assert status[0].endswith("(asked 1 times)") and status[1] == "Hello, bob!"
+
+
+def test_chat_display_out_is_copied_by_the_host(host, tmp_path):
+    if not hasattr(host, "fire"):
+        pytest.skip("this host has no application interfaces")
+    host.install(write(tmp_path, """
+        @hook("dcpp.ui.onChatDisplay")
+        def display(user, text):
+            if text.text.startswith("!"):
+                return False
+            text.out = f"{user.nick}: <{text.text}>"
+            return True
+        """), kind="python")
+    assert host.fire.chat_display("alice", "hi") == (True, "alice: <hi>")
+    assert host.fire.chat_display("alice", "!raw") == (False, None)
+
+
 @pytest.fixture(params=["C", "Python"])
 def dev(request, sample):
     """dev_plugin.c and its port dev_plugin.py: the same checks for both."""
