@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "pyhost.commands.plugins",
     "pyhost.commands.info",
     "pyhost.commands.run",
+    "pyhost.commands.packages",
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_REFUSED = 0, 1, 2

@@ -141,6 +141,7 @@ class Host:
             if self.running:
                 return
             self._require_open()
+            self._recover_packages()
             self._load_enabled()
             self.running = True
             if self._timer is not None:
@@ -448,6 +449,24 @@ class Host:
     def _on_subscriber_error(self, error: SubscriberError) -> None:
         self.events.emit(SubscriberException, hook=error.hook, subscriber=error.subscriber,
                          plugin=None, error=repr(error.exception), traceback=error.traceback)
+
+    # -- .dcext packages (pyhost.packages drives these) ------------------------------------
+    def _recover_packages(self) -> None:
+        """Removes what an interrupted package install/update/remove left on disk (staging
+        directories, unreferenced versions); never raises."""
+        from pyhost import packages
+        packages.recover(self)
+
+    def unload(self, guid: str) -> bool:
+        """Unloads a loaded plugin (ON_UNLOAD) without touching the registry, e.g. before its
+        files are replaced. Returns False when it refused and stays mapped until shutdown,
+        True otherwise (also when it was not loaded)."""
+        with self._lock:
+            entry = self._loaded.get(guid)
+            if entry is None:
+                return True
+            self._unload(guid, lib.ON_UNLOAD)
+            return entry not in self._mapped_until_exit
 
     def _require_open(self) -> None:
         if self._closed:

@@ -68,6 +68,9 @@ def _record_dict(record) -> dict:
 
 
 def cmd_install(args) -> int:
+    from pyhost.commands.packages import install_package, is_package
+    if is_package(args.path):  # a .dcext package: pyhost.packages does the work
+        return install_package(args)
     host = open_host(args, start=True)  # its dependencies must be loaded
     try:
         record = host.install(args.path)
@@ -136,7 +139,8 @@ def cmd_move(args) -> int:
 def cmd_remove(args) -> int:
     host = open_host(args, start=True)  # loaded, so it gets ON_UNINSTALL
     try:
-        record = host.remove(args.guid, keep_settings=args.keep_settings)
+        from pyhost import packages  # deletes the files of a plugin installed from a package
+        record = packages.remove(host, args.guid, keep_settings=args.keep_settings)
     finally:
         host.shutdown()
     print(f"removed {record.name} {record.version}"

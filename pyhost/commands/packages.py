@@ -1,0 +1,117 @@
+""".dcext packages: pack and inspect; ``pyhost install`` hands packages to install_package.
+
+Exit codes follow the CLI conventions: 0 success, 2 an invalid or refused package (one
+sentence on stderr), 1 an unexpected failure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from pyhost import dcext
+from pyhost.packages import PackageError, is_package
+
+__all__ = ["install_package", "is_package", "register"]
+
+
+class _Refused(PackageError):
+    """Exit status 2 with one sentence. (A PluginError rather than cli.CommandError, which
+    is a different class when the CLI runs as ``python -m pyhost.cli``.)"""
+
+
+class _DropAll(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+def register(subparsers, common) -> None:
+    p = subparsers.add_parser(
+        "pack", parents=[common], help="build a .dcext package from a directory",
+        description="Build a .dcext package from DIR: its info.xml and the files info.xml "
+                    "names. The package is validated exactly as 'inspect' would before it "
+                    "replaces FILE; an invalid one is refused and nothing is written.")
+    p.add_argument("directory", metavar="DIR", help="directory holding info.xml")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="package to write (default: DIR.dcext beside DIR)")
+    p.add_argument("--json", action="store_true", help="describe the package as JSON")
+    p.set_defaults(handler=cmd_pack)
+
+    p = subparsers.add_parser(
+        "inspect", parents=[common], help="validate and describe a .dcext package",
+        description="Validate a .dcext package and describe it: metadata, each plugin "
+                    "binary's real format, class and machine, whether it exports pluginInit, "
+                    "and which one this host would load. Exit status 0 when the package is "
+                    "valid (even if it has no plugin for this host), 2 when it is not.")
+    p.add_argument("path", metavar="FILE", help="the .dcext file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_inspect)
+
+
+def cmd_inspect(args) -> int:
+    try:
+        package = dcext.read_package(args.path)
+    except dcext.DcextError as exc:
+        if args.json:
+            print(json.dumps({"valid": False, "file": args.path, "error": str(exc),
+                              "code": exc.code}, indent=2))
+        raise _Refused(str(exc)) from None
+    if args.json:
+        print(json.dumps(package.to_dict(), indent=2))
+    else:
+        print("\n".join(package.describe()))
+    return 0
+
+
+def cmd_pack(args) -> int:
+    try:
+        target, package = dcext.pack(args.directory, args.output)
+    except dcext.DcextError as exc:
+        raise _Refused(str(exc)) from None
+    except OSError as exc:
+        raise _Refused(f"cannot pack {args.directory}: "
+                           f"{exc.strerror or exc}{' (' + exc.filename + ')' if getattr(exc, 'filename', None) else ''}.") from None
+    if args.json:
+        print(json.dumps(dict(package.to_dict(), file=str(target)), indent=2))
+    else:
+        print(f"packed {package.name} {package.version} ({package.uuid}) for "
+              f"{', '.join(package.platforms)} into {target}")
+    return 0
+
+
+def install_package(args: argparse.Namespace) -> int:
+    """``pyhost install FILE.dcext`` (called by the install command for packages)."""
+    from pyhost import packages
+    from pyhost.commands.plugins import _record_dict, open_host
+
+    # Validate before the host even starts: a bad package must not run any plugin code.
+    try:
+        package = dcext.read_package(args.path)
+        package.select()
+    except dcext.DcextError as exc:
+        raise _Refused(str(exc)) from None
+    host = open_host(args, start=True)  # its dependencies must be loaded
+    # A failure is reported once, in the refusal's sentence (which includes the host's
+    # reason), not a second time by the host's own error log.
+    quiet = _DropAll()
+    if not getattr(args, "debug", False):
+        logging.getLogger("pyhost.host").addFilter(quiet)
+    try:
+        try:
+            result = packages.install(host, package)
+        except dcext.DcextError as exc:
+            raise _Refused(str(exc)) from None
+    finally:
+        logging.getLogger("pyhost.host").removeFilter(quiet)
+        host.shutdown()
+    if getattr(args, "json", False):
+        print(json.dumps(dict(_record_dict(result.record), action=result.action,
+                              package=result.package.label,
+                              platform=result.selection.platform,
+                              directory=str(result.directory),
+                              previous_version=result.previous_version,
+                              loaded=result.loaded)))
+    else:
+        print(result.message(), file=sys.stdout)
+    return 0

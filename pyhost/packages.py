@@ -1,0 +1,492 @@
+"""Installing, updating and removing .dcext packages on a Host.
+
+    result = packages.install(host, "chat_guard.dcext")   # validate, stage, move, ON_INSTALL
+    packages.remove(host, result.record.guid)              # ON_UNINSTALL, files and rows gone
+
+Layout, under the host's local data path (what DCConfig ``get_path(PATH_USER_LOCAL)`` gives,
+``<home>/local``)::
+
+    Plugins/
+        .staging/              extraction and deletion area, emptied at the next host start
+        {UUID}/
+            <version>-<token>/ one directory per installed version; this is the plugin's
+                               install path (DCConfig get_install_path)
+                <library>      the platform's Plugin, by its file name (as DC++ installs it)
+                <Files...>     the Files, keeping their relative paths
+
+Rules:
+
+- Package operations (and recovery) on one home are serialised by an flock on the home
+  directory, so two processes never interleave their steps.
+- Nothing is written before the package has passed every check of :mod:`pyhost.dcext` and
+  the version check (a same or lower version of an installed UUID is refused).
+- The files are extracted into ``.staging`` (same file system), fsynced, then the directory
+  is renamed into ``{UUID}/`` in one atomic step, and only then does the registry learn
+  about it (Host.install: ON_INSTALL, or for an update registry.update + ON_LOAD_RUNTIME).
+- The registry row's ``path`` is the only truth: a version directory is installed iff a row
+  points into it. Directories are deleted only once no row points into them, and always by
+  an atomic rename into ``.staging`` first. So a SIGKILL at any moment leaves a registry
+  whose every path exists; whatever is left over (a staging directory, an unreferenced
+  version) is removed by :func:`recover`, which Host.start runs.
+- An update goes into a new version directory, so the new library's path differs from the
+  old one: glibc's dlopen returns an already-loaded library when given the same path
+  string, so reusing the path would silently run the old code. The old version is
+  unloaded (ON_UNLOAD) first; if it refuses (stays mapped until shutdown), the update is
+  recorded in the registry and the new version loads at the next start, so that two
+  versions of one plugin never run side by side. If the new version fails to load, the
+  registry is rolled back to the old version, its files are still there, and it is loaded
+  again.
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Optional, Union
+
+from pyhost import dcext
+from pyhost._ffi import lib
+from pyhost.dcext import Limits, Package, Selection
+from pyhost.events import PluginUpdated
+from pyhost.loader import NativePlugin, PluginError, PluginMeta
+from pyhost.registry import PluginRecord, UnknownPluginError
+from pyhost.services.config import PATH_DIRS
+
+if TYPE_CHECKING:
+    from pyhost.host import Host
+
+__all__ = ["InstallResult", "PackageError", "install", "is_package", "plugins_root",
+           "recover", "remove"]
+
+log = logging.getLogger("pyhost.packages")
+
+PLUGINS_DIR = "Plugins"
+STAGING_DIR = ".staging"
+
+# Called between the steps of install/update/remove with the step's name. A no-op; the
+# crash tests replace it to stop (or be killed) at every step.
+_checkpoint: Callable[[str], None] = lambda step: None
+
+
+class PackageError(PluginError):
+    """A package operation was refused or failed and was rolled back; one sentence."""
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    """What :func:`install` did.
+
+    ``action`` is "installed", "updated", or "pending" (the update is recorded but the old
+    version refused to unload, so the new one loads at the next start).
+    """
+
+    action: str
+    record: PluginRecord
+    package: Package
+    selection: Selection
+    directory: Path
+    previous_version: Optional[float]
+    loaded: bool
+
+    def message(self) -> str:
+        r = self.record
+        what = f"{r.name} {r.version} ({r.guid}) from {self.package.label}, " \
+               f"{self.selection.platform}"
+        if self.action == "installed":
+            return f"installed {what}"
+        if self.action == "updated":
+            return f"updated {r.name} from {self.previous_version} to {r.version} " \
+                   f"({r.guid}) from {self.package.label}, {self.selection.platform}"
+        return (f"updated {r.name} from {self.previous_version} to {r.version} "
+                f"({r.guid}); version {self.previous_version} refused to unload, so "
+                f"{r.version} loads at the next start")
+
+
+def plugins_root(host: "Host") -> Path:
+    """``<local data path>/Plugins`` of a host (not created here)."""
+    return host.home / PATH_DIRS[lib.PATH_USER_LOCAL] / PLUGINS_DIR
+
+
+def is_package(path: Union[str, os.PathLike]) -> bool:
+    """Whether ``pyhost install`` should treat ``path`` as a package: a .dcext name, or a
+    file that starts like a ZIP archive."""
+    path = Path(path)
+    if path.suffix.lower() == ".dcext":
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------
+# install / update
+
+
+def install(host: "Host", source: Union[str, os.PathLike, bytes, Package], *,
+            limits: Optional[Limits] = None, name: Optional[str] = None) -> InstallResult:
+    """Installs a package, or updates the installed plugin with its UUID to a higher version.
+
+    ``source`` is a path, the package's bytes, or a :class:`~pyhost.dcext.Package` already
+    read. Raises :class:`pyhost.dcext.InvalidPackageError` / ``IncompatiblePackageError``
+    (nothing written), or :class:`PackageError` (refused, or failed and rolled back).
+    """
+    package = source if isinstance(source, Package) else \
+        dcext.read_package(source, limits=limits, name=name)
+    selection = package.select()
+    _refuse_same_or_lower(package, _installed(host, package.uuid))
+    root = plugins_root(host)
+    created = [d for d in (root.parent, root) if not d.exists()]
+    with _Lock(host.home):
+        try:
+            return _install_locked(host, package, selection, root)
+        finally:
+            _clean_staging(root)
+            for directory in reversed(created):  # only if nothing got installed
+                try:
+                    directory.rmdir()
+                except OSError:
+                    pass
+
+
+def _install_locked(host: "Host", package: Package, selection: Selection,
+                    root: Path) -> InstallResult:
+    existing = _installed(host, package.uuid)  # again: another process may have won
+    _refuse_same_or_lower(package, existing)
+    staging = _extract(root, package, selection)
+    _checkpoint("extracted")
+    version_dir = root / package.uuid / f"{package.version}-{secrets.token_hex(4)}"
+    try:
+        version_dir.parent.mkdir(exist_ok=True)
+        os.rename(staging, version_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _fsync_dir(version_dir.parent)
+    _fsync_dir(staging.parent)
+    _checkpoint("moved")
+    library = (version_dir / selection.library).resolve()
+    try:
+        meta = _check_identity(package, library)
+        _checkpoint("checked")
+        if existing is None:
+            result = _install_new(host, package, selection, library)
+        else:
+            result = _update(host, package, selection, library, existing, meta)
+    except BaseException:
+        _discard_unless_referenced(host, root, version_dir)
+        raise
+    _checkpoint("committed")
+    if existing is not None:
+        old_dir = _version_dir_of(root, existing.path)
+        if old_dir is not None and old_dir != version_dir.resolve():
+            _discard_unless_referenced(host, root, old_dir)
+    return result
+
+
+def _installed(host: "Host", guid: str) -> Optional[PluginRecord]:
+    try:
+        return host.registry.get(guid)
+    except UnknownPluginError:
+        return None
+
+
+def _refuse_same_or_lower(package: Package, existing: Optional[PluginRecord]) -> None:
+    if existing is not None and package.version_number <= existing.version:
+        raise PackageError(
+            f"{package.label}: {existing.name} {existing.version} is already installed; "
+            f"refusing version {package.version} (an update needs a higher version).")
+
+
+def _check_identity(package: Package, library: Path) -> PluginMeta:
+    """Opens the extracted library (pluginInit only) and checks it is what info.xml says."""
+    plugin = NativePlugin.open(library)
+    try:
+        meta = plugin.meta
+    finally:
+        plugin.close()
+    if meta.guid != package.uuid:
+        raise PackageError(f"{package.label}: the plugin reports the guid {meta.guid} but "
+                           f"info.xml says {package.uuid}; nothing was installed.")
+    if meta.version != package.version_number:
+        raise PackageError(f"{package.label}: the plugin reports version {meta.version} but "
+                           f"info.xml says {package.version}; nothing was installed.")
+    return meta
+
+
+def _install_new(host: "Host", package: Package, selection: Selection,
+                 library: Path) -> InstallResult:
+    try:
+        record = host.install(library)
+    except PluginError as exc:
+        raise PackageError(f"{package.label}: {str(exc).rstrip('.')}; nothing was "
+                           "installed.") from exc
+    return InstallResult("installed", record, package, selection, library.parent, None,
+                         host.is_loaded(record.guid))
+
+
+def _update(host: "Host", package: Package, selection: Selection, library: Path,
+            existing: PluginRecord, meta: PluginMeta) -> InstallResult:
+    guid = existing.guid
+    was_loaded = host.is_loaded(guid)
+    gone = host.unload(guid) if was_loaded else True
+    _checkpoint("unloaded")
+    if not gone:
+        # The old code stays mapped (and subscribed) until shutdown: record the update, and
+        # let the new version load at the next start rather than run both side by side.
+        record = host.registry.update(PluginRecord(
+            guid=guid, name=meta.name, version=meta.version, author=meta.author,
+            description=meta.description, website=meta.website, path=str(library),
+            kind="native"))
+        host.events.emit(PluginUpdated, guid=guid, name=meta.name,
+                         old_version=existing.version, new_version=meta.version)
+        return InstallResult("pending", record, package, selection, library.parent,
+                             existing.version, False)
+    try:
+        record = host.install(library)
+    except BaseException as exc:
+        _restore(host, existing, was_loaded)
+        if isinstance(exc, PluginError):
+            reason = str(exc).replace(" was installed but refused", " refused")
+            raise PackageError(
+                f"{package.label}: the update was rolled back and {existing.name} "
+                f"{existing.version} stays installed: {reason}") from exc
+        raise
+    return InstallResult("updated", record, package, selection, library.parent,
+                         existing.version, host.is_loaded(guid))
+
+
+def _restore(host: "Host", existing: PluginRecord, was_loaded: bool) -> None:
+    """Puts the old version back in the registry (and loads it again if it was loaded)."""
+    try:
+        if host.registry.get(existing.guid).path != existing.path:
+            host.registry.update(existing)
+    except UnknownPluginError:
+        return
+    if was_loaded and host.running and not host.is_loaded(existing.guid):
+        try:
+            host.enable(existing.guid)
+        except PluginError as exc:
+            log.error("could not reload %s %s after a failed update: %s", existing.name,
+                      existing.version, exc)
+
+
+# ---------------------------------------------------------------------------------------
+# remove
+
+
+def remove(host: "Host", guid: str, *, keep_settings: bool = False) -> PluginRecord:
+    """Removes an installed plugin (ON_UNINSTALL, registry row, settings unless
+    ``keep_settings``), and its package files when it was installed from a package.
+    A plugin installed as a bare library keeps its file (it is the user's)."""
+    root = plugins_root(host)
+    record = host.plugin(guid)  # PluginError for an unknown guid
+    if _version_dir_of(root, record.path) is None:
+        return host.remove(guid, keep_settings=keep_settings)
+    with _Lock(host.home):
+        record = host.plugin(guid)
+        version_dir = _version_dir_of(root, record.path)
+        removed = host.remove(guid, keep_settings=keep_settings)
+        _checkpoint("unregistered")
+        if version_dir is not None:
+            package_dir = version_dir.parent
+            _discard_unless_referenced(host, root, package_dir)
+        _clean_staging(root)
+        return removed
+
+
+# ---------------------------------------------------------------------------------------
+# recovery
+
+
+def recover(host: "Host") -> list[Path]:
+    """Removes what interrupted package operations left: the staging area, and version
+    directories no registry row points into. Returns what it removed. Skips (returns [])
+    while another process holds the package lock. Never raises."""
+    root = plugins_root(host)
+    removed: list[Path] = []
+    if not root.is_dir():
+        return removed
+    try:
+        with _Lock(host.home, blocking=False) as lock:
+            if not lock.acquired:
+                return removed
+            staging = root / STAGING_DIR
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+                removed.append(staging)
+            referenced = _referenced(host)
+            for package_dir in sorted(root.iterdir()):
+                if package_dir.name.startswith(".") or package_dir.is_symlink() \
+                        or not package_dir.is_dir():
+                    continue
+                for version_dir in sorted(package_dir.iterdir()):
+                    if version_dir.is_symlink() or not version_dir.is_dir():
+                        continue
+                    if not any(p.is_relative_to(version_dir.resolve()) for p in referenced):
+                        _discard(root, version_dir)
+                        removed.append(version_dir)
+                if not any(package_dir.iterdir()):
+                    package_dir.rmdir()
+            _clean_staging(root)
+    except Exception:  # recovery must never stop a host from starting
+        log.exception("cleaning up interrupted package operations failed")
+    for path in removed:
+        log.info("removed %s left by an interrupted package operation", path)
+    return removed
+
+
+# ---------------------------------------------------------------------------------------
+# file system helpers
+
+
+class _Lock:
+    """An exclusive lock serialising package operations on one home, across processes: an
+    flock on the home directory itself (released by the kernel if we die), so it creates
+    no file. Where directories cannot be locked (Windows) a lock file in the home is used."""
+
+    def __init__(self, home: Path, blocking: bool = True):
+        self.home = home
+        self.blocking = blocking
+        self.acquired = False
+        self._fd: Optional[int] = None
+
+    def __enter__(self) -> "_Lock":
+        fd = _open_lock(self.home)
+        try:
+            _lock_fd(fd, self.blocking)
+        except BlockingIOError:
+            os.close(fd)
+            return self
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd, self.acquired = fd, True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd, self.acquired = None, False
+
+
+try:
+    import fcntl
+
+    def _open_lock(home: Path) -> int:
+        return os.open(home, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+
+    def _lock_fd(fd: int, blocking: bool) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+except ImportError:  # Windows
+    import msvcrt
+
+    def _open_lock(home: Path) -> int:
+        return os.open(home / ".packages.lock", os.O_RDWR | os.O_CREAT, 0o644)
+
+    def _lock_fd(fd: int, blocking: bool) -> None:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_LOCK if blocking else msvcrt.LK_NBLCK, 1)
+        except OSError as exc:
+            if not blocking:
+                raise BlockingIOError(errno.EAGAIN, "locked") from exc
+            raise
+
+
+def _extract(root: Path, package: Package, selection: Selection) -> Path:
+    """Writes the selected files into a fresh staging directory (fsynced) and returns it."""
+    staging_root = root / STAGING_DIR
+    staging_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="install-", dir=staging_root))
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) \
+            | getattr(os, "O_BINARY", 0)
+        directories = {staging}
+        for target, member in selection.files.items():
+            dest = staging.joinpath(*target.split("/"))
+            if dest.parent not in directories:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                directories.update([dest.parent, *dest.parent.parents])
+            mode = 0o755 if target == selection.library else 0o644
+            fd = os.open(dest, flags, mode)
+            with os.fdopen(fd, "wb") as f:
+                f.write(package.read(member))
+                f.flush()
+                os.fsync(f.fileno())
+            _checkpoint("extract-file")
+        for directory in sorted(d for d in directories if d.is_relative_to(staging)):
+            _fsync_dir(directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def _referenced(host: "Host") -> list[Path]:
+    return [Path(r.path).resolve() for r in host.registry.plugins()]
+
+
+def _version_dir_of(root: Path, path: str) -> Optional[Path]:
+    """``Plugins/{UUID}/<version>`` holding ``path``, or None if it is not under Plugins."""
+    try:
+        rel = Path(path).resolve().relative_to(root.resolve())
+    except ValueError:
+        return None
+    if len(rel.parts) < 3 or rel.parts[0].startswith("."):
+        return None
+    return root.resolve() / rel.parts[0] / rel.parts[1]
+
+
+def _discard_unless_referenced(host: "Host", root: Path, directory: Path) -> None:
+    directory = directory.resolve()
+    if any(p.is_relative_to(directory) for p in _referenced(host)):
+        return
+    _discard(root, directory)
+    parent = directory.parent
+    if parent != root.resolve() and parent.is_dir() and not any(parent.iterdir()):
+        try:
+            parent.rmdir()
+        except OSError:
+            pass
+
+
+def _discard(root: Path, directory: Path) -> None:
+    """Deletes a directory: an atomic rename into the staging area, then rmtree there, so a
+    crash never leaves a half-deleted directory where the registry could point."""
+    staging_root = root / STAGING_DIR
+    staging_root.mkdir(parents=True, exist_ok=True)
+    trash = staging_root / f"trash-{secrets.token_hex(6)}"
+    try:
+        os.rename(directory, trash)
+    except FileNotFoundError:
+        return
+    _fsync_dir(directory.parent)
+    _checkpoint("discarded")
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _clean_staging(root: Path) -> None:
+    try:
+        (root / STAGING_DIR).rmdir()  # only when empty
+    except OSError:
+        pass
+
+
+def _fsync_dir(path: Path) -> None:
+    """Makes a directory's entries durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
