@@ -481,11 +481,10 @@ class _DCLogHandler(logging.Handler):
 
 
 def _make_logger(plugin: "Plugin") -> logging.Logger:
-    logger = logging.getLogger(f"pyhost.python.{plugin.meta.guid}")
-    for old in [h for h in logger.handlers if isinstance(h, _DCLogHandler)]:
-        logger.removeHandler(old)  # a previous load of the same plugin
+    # One Logger per Plugin object, outside logging's registry: two loads of the same
+    # plugin (two hosts, or a reload) must not share handlers, and it goes with the plugin.
+    logger = logging.Logger(f"pyhost.python.{plugin.meta.name}", logging.INFO)
     logger.addHandler(_DCLogHandler(plugin))
-    logger.setLevel(logging.INFO)
     logger.propagate = False  # the host logs DCLog messages itself
     return logger
 
@@ -806,6 +805,8 @@ class Plugin:
         self._exported.append((table, handle))
 
     def _bind_now(self, spec: _HookSpec) -> Subscription:
+        if len(self._retired) >= 64:
+            self._sweep()
         sub = Subscription(self, spec)
         handle = self._dchooks.bind_hook(spec.guid.encode("utf-8"), lib._pyhost_plugin_hook,
                                          sub._self)
@@ -825,6 +826,8 @@ class Plugin:
             self._subscriptions.remove(sub)
         self._retire([sub._self])
         sub._outs.clear()
+        if len(self._retired) >= 64:
+            self._sweep()
         return left
 
     def _release_all(self) -> None:

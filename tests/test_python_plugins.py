@@ -230,6 +230,24 @@ def test_module_runs_afresh_at_each_open_and_leaves_sys_modules(host, tmp_path):
     assert not [k for k in sys.modules if k.startswith("_pyhost_plugin_") and k.endswith("_plugin")]
 
 
+def test_one_file_in_two_hosts_runs_as_two_independent_plugins(tmp_path):
+    path = write(tmp_path, """
+        @hook("dcpp.chat.onIncomingChat")
+        def on_chat(hub, message):
+            plugin.settings["seen"] = message
+            plugin.log.info("saw %s", message)
+        """)
+    with Host(tmp_path / "a", timers=False) as a, Host(tmp_path / "b", timers=False) as b:
+        a.install(path, kind="python")
+        b.install(path, kind="python")
+        assert plugin_of(a) is not plugin_of(b)
+        chat(a, "for a")
+        chat(b, "for b")
+        assert a.registry.get_setting(GUID, "seen") == ("string", "for a")
+        assert b.registry.get_setting(GUID, "seen") == ("string", "for b")
+        assert logs(a) == ["saw for a"] and logs(b) == ["saw for b"]
+
+
 def test_kind_of_recognises_python_plugins(tmp_path):
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("")
@@ -513,6 +531,23 @@ def test_bind_and_release_at_runtime(host, tmp_path):
     plugin.bind("dcpp.chat.onIncomingChat", lambda hub, msg: calls.append(msg))
     host.disable(GUID)  # released at unload
     assert host.hooks["dcpp.chat.onIncomingChat"].subscribers == 0
+
+
+def test_a_subscriber_may_release_itself_during_dispatch(host, tmp_path):
+    host.install(write(tmp_path, ""), kind="python")
+    plugin = plugin_of(host)
+    calls = []
+
+    def once(hub, message):
+        calls.append(message)
+        subs.pop().release()
+        return True
+
+    for _ in range(100):  # enough releases to sweep the retired handles on the way
+        subs = [plugin.bind("dcpp.chat.onIncomingChat", once)]
+        assert chat(host, "x") is True and chat(host, "y") is False
+    assert calls == ["x"] * 100 and len(plugin._retired) < 64
+    assert errors(host) == []
 
 
 def test_subscriber_exception_is_a_host_event_and_not_handled(host, tmp_path):
