@@ -22,6 +22,7 @@ from pyhost import __version__
 
 COMMAND_MODULES = (
     "pyhost.commands.plugins",
+    "pyhost.commands.bench",
     "pyhost.commands.info",
     "pyhost.commands.run",
     "pyhost.commands.packages",
