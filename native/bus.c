@@ -214,18 +214,13 @@ size_t phn_release_hook(subsHandle handle)
     return left;
 }
 
-static inline Bool dispatch(phn_hook* hook, dcptr_t object, dcptr_t data)
+/* Calls every subscriber of a snapshot in order, stopping when one sets *bBreak. Kept out
+ * of line so the one-subscriber path below needs no registers saved around its call. */
+static __attribute__((noinline)) Bool dispatch_all(const phn_entry* e, const phn_entry* end,
+                                                   dcptr_t object, dcptr_t data)
 {
     Bool handled = False;
     Bool stop = False;
-    phn_sub_array* subs = atomic_load_explicit(&hook->subs, memory_order_seq_cst);
-    if (!subs) {
-        if (hook->def_proc)
-            handled = hook->def_proc(object, data, NULL, &stop) ? True : False;
-        return handled;
-    }
-    const phn_entry* e = subs->entries;
-    const phn_entry* end = e + subs->count;
     for (; e != end; ++e) {
         if (e->proc(object, data, e->common, &stop))
             handled = True;
@@ -235,14 +230,42 @@ static inline Bool dispatch(phn_hook* hook, dcptr_t object, dcptr_t data)
     return handled;
 }
 
-Bool phn_run_hook(hookHandle handle, dcptr_t object, dcptr_t data)
+static inline Bool dispatch(phn_hook* hook, dcptr_t object, dcptr_t data)
+{
+    Bool stop = False;
+    phn_sub_array* subs = atomic_load_explicit(&hook->subs, memory_order_seq_cst);
+    if (__builtin_expect(subs == NULL, 0)) {
+        if (hook->def_proc)
+            return hook->def_proc(object, data, NULL, &stop) ? True : False;
+        return False;
+    }
+    const phn_entry* e = subs->entries;
+    /* One subscriber, the most common case: a plain call laid out as the straight path. */
+    if (__builtin_expect(subs->count == 1, 1))
+        return e->proc(object, data, e->common, &stop) ? True : False;
+    return dispatch_all(e, e + subs->count, object, data);
+}
+
+static inline Bool run_hook(hookHandle handle, dcptr_t object, dcptr_t data)
 {
     if (!handle)
         return False;
-    phn_read_enter();
+    phn_reader* r = phn_read_enter();
     Bool handled = dispatch(handle, object, data);
-    phn_read_exit();
+    phn_read_exit(r);
     return handled;
+}
+
+Bool phn_run_hook(hookHandle handle, dcptr_t object, dcptr_t data)
+{
+    return run_hook(handle, object, data);
+}
+
+/* The DCHooks tables' run_hook: the same body, so a plugin's call lands here directly
+ * instead of going through a wrapper and the PLT. */
+Bool DCAPI phn_abi_run_hook(hookHandle handle, dcptr_t object, dcptr_t data)
+{
+    return run_hook(handle, object, data);
 }
 
 size_t phn_run_many(hookHandle handle, const phn_event* events, size_t n, Bool* results)
@@ -252,12 +275,12 @@ size_t phn_run_many(hookHandle handle, const phn_event* events, size_t n, Bool* 
     size_t handled = 0;
     for (size_t i = 0; i < n; ++i) {
         /* One read section per event so writers can reclaim between events. */
-        phn_read_enter();
-        Bool r = dispatch(handle, events[i].object, events[i].data);
-        phn_read_exit();
+        phn_reader* r = phn_read_enter();
+        Bool res = dispatch(handle, events[i].object, events[i].data);
+        phn_read_exit(r);
         if (results)
-            results[i] = r;
-        handled += r == True;
+            results[i] = res;
+        handled += res == True;
     }
     return handled;
 }

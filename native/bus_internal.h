@@ -29,4 +29,11 @@ struct phn_bus {
 
 void phn_bus_hooks_free_all(phn_bus* bus);  /* bus.c: part of phn_bus_free */
 
+/* bus.c: phn_run_hook with the DCAPI convention, for the DCHooks tables (hidden, so the
+ * tables point straight at it: no PLT hop on the hot path). */
+#if defined(__GNUC__) && !defined(_WIN32)
+__attribute__((visibility("hidden")))
+#endif
+Bool DCAPI phn_abi_run_hook(hookHandle hook, dcptr_t object, dcptr_t data);
+
 #endif

@@ -152,7 +152,6 @@ const char* phn_host_name(phn_bus* bus)
 /* ---- per-slot ABI entry points ------------------------------------------------------ */
 
 static Bool DCAPI abi_destroy_hook(hookHandle h) { return phn_destroy_hook(h); }
-static Bool DCAPI abi_run_hook(hookHandle h, dcptr_t o, dcptr_t d) { return phn_run_hook(h, o, d); }
 static size_t DCAPI abi_release_hook(subsHandle s) { return phn_release_hook(s); }
 
 #define PHN_SLOT(n)                                                                        \
@@ -176,7 +175,7 @@ PHN_SLOT(14) PHN_SLOT(15)
 #define PHN_TABLES(n)                                                                      \
     {{DCAPI_CORE_VER, register_interface_##n, query_interface_##n, release_interface_##n,  \
       has_plugin_##n, host_name_##n},                                                      \
-     {DCINTF_HOOKS_VER, create_hook_##n, abi_destroy_hook, bind_hook_##n, abi_run_hook,    \
+     {DCINTF_HOOKS_VER, create_hook_##n, abi_destroy_hook, bind_hook_##n, phn_abi_run_hook,\
       abi_release_hook}}
 
 static const struct {

@@ -4,6 +4,7 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,7 +20,6 @@ static void reader_detach(void* rec)
 {
     phn_reader* r = rec;
     atomic_store_explicit(&r->epoch, 0, memory_order_release);
-    r->nest = 0;
     atomic_store_explicit(&r->in_use, 0, memory_order_release);
 }
 
@@ -51,9 +51,10 @@ phn_reader* phn_epoch_attach(void)
             break;
     }
     if (!r) {
-        r = calloc(1, sizeof *r);
+        r = aligned_alloc(_Alignof(phn_reader), sizeof *r);
         if (!r)
             abort(); /* cannot dispatch safely without a record */
+        memset(r, 0, sizeof *r);
         atomic_store_explicit(&r->in_use, 1, memory_order_relaxed);
         phn_reader* head = atomic_load_explicit(&readers_head, memory_order_relaxed);
         do {
@@ -62,7 +63,6 @@ phn_reader* phn_epoch_attach(void)
                                                         memory_order_release,
                                                         memory_order_relaxed));
     }
-    r->nest = 0;
     phn_tls_reader = r;
     pthread_setspecific(reader_key, r);
     return r;

@@ -24,42 +24,55 @@
 #endif
 
 typedef struct phn_reader {
-    _Atomic uint64_t epoch;      /* 0 = not inside a read section */
-    unsigned nest;               /* owner thread only: nested dispatch depth */
+    /* 0 = not inside a read section. Written only by the owner thread; its own next
+     * dispatch tests it to tell a nested dispatch (a subscriber firing a hook). */
+    _Alignas(64) _Atomic uint64_t epoch;
     _Atomic int in_use;          /* 0 = free for the next thread that attaches */
     struct phn_reader* next;     /* global list; records are recycled, never freed */
-} phn_reader;
+} phn_reader;                    /* one cache line each: threads never share one */
 
-extern _Atomic uint64_t phn_global_epoch;
-extern int phn_epoch_fast_readers;   /* set once at start-up: membarrier is available */
+/* Hidden: the read side reaches them without a GOT load (they never leave the library). */
+#if defined(__GNUC__) && !defined(_WIN32)
+#  define PHN_EPOCH_INTERNAL __attribute__((visibility("hidden")))
+#else
+#  define PHN_EPOCH_INTERNAL
+#endif
+
+extern PHN_EPOCH_INTERNAL _Atomic uint64_t phn_global_epoch;
+extern PHN_EPOCH_INTERNAL int phn_epoch_fast_readers; /* set once at start-up: membarrier works */
 extern _Thread_local phn_reader* phn_tls_reader
     __attribute__((tls_model("initial-exec")));
 
 phn_reader* phn_epoch_attach(void);
 
-static inline void phn_read_enter(void)
+/* Enters a read section. Returns the thread's record when this call entered it, NULL when
+ * the thread was already inside one (a nested dispatch); hand the result to phn_read_exit.
+ * The nesting test is a load and a predictable branch, not a counter, so back-to-back
+ * dispatches carry no data dependency through memory (a counter's ++/-- would chain each
+ * dispatch to the previous one through store-to-load forwarding). */
+static inline phn_reader* phn_read_enter(void)
 {
     phn_reader* r = phn_tls_reader;
     if (__builtin_expect(r == NULL, 0))
         r = phn_epoch_attach();
-    if (r->nest++ != 0)
-        return;
+    if (atomic_load_explicit(&r->epoch, memory_order_relaxed) != 0)
+        return NULL;
     uint64_t e = atomic_load_explicit(&phn_global_epoch, memory_order_acquire);
 #ifndef PHN_EPOCH_ALWAYS_FENCE
     if (__builtin_expect(phn_epoch_fast_readers, 1)) {
         atomic_store_explicit(&r->epoch, e, memory_order_relaxed);
         atomic_signal_fence(memory_order_seq_cst); /* the writer's membarrier orders it */
-        return;
+        return r;
     }
 #endif
     atomic_exchange_explicit(&r->epoch, e, memory_order_seq_cst);
+    return r;
 }
 
-static inline void phn_read_exit(void)
+static inline void phn_read_exit(phn_reader* entered)
 {
-    phn_reader* r = phn_tls_reader;
-    if (--r->nest == 0)
-        atomic_store_explicit(&r->epoch, 0, memory_order_release);
+    if (entered)
+        atomic_store_explicit(&entered->epoch, 0, memory_order_release);
 }
 
 /* A retired block waits in a per-owner list until no reader can still see it. The node is

@@ -47,6 +47,10 @@ class SubscriberError:
     traceback: str = field(repr=False)
 
 
+_run_hook = lib.phn_run_hook
+_NULL = ffi.NULL
+
+
 def _as_pointer(value: Any):
     """None -> NULL; cdata pointers pass through; ints are addresses."""
     if value is None:
@@ -86,9 +90,26 @@ def _call_python(sub: _PythonSubscriber, obj, data, brk) -> int:
     return flags & HANDLED
 
 
+_from_handle = ffi.from_handle
+
+
 @ffi.def_extern()
 def _pyhost_subscriber(obj, data, common, brk):
-    return _call_python(ffi.from_handle(common), obj, data, brk)
+    # _call_python, inlined: this runs once per event per Python subscriber.
+    sub = _from_handle(common)
+    try:
+        result = sub.fn(obj, data, sub.common)
+    except BaseException as exc:  # never unwind into C
+        sub.bus._subscriber_failed(sub, exc)
+        return 0
+    if not result:
+        return 0
+    if result is True:
+        return 1
+    flags = int(result)
+    if flags & BREAK:
+        brk[0] = 1
+    return flags & HANDLED
 
 
 class Hook:
@@ -104,7 +125,12 @@ class Hook:
 
     def run(self, obj: Any = None, data: Any = None) -> bool:
         """Fires one event; True when a subscriber (or the default procedure) handled it."""
-        return lib.phn_run_hook(self.handle, _as_pointer(obj), _as_pointer(data)) == 1
+        # None and cdata pointers go straight through; ints (addresses) take the slow path.
+        try:
+            return _run_hook(self.handle, _NULL if obj is None else obj,
+                             _NULL if data is None else data) == 1
+        except TypeError:
+            return _run_hook(self.handle, _as_pointer(obj), _as_pointer(data)) == 1
 
     def run_many(self, events: "EventBatch | Iterable[tuple[Any, Any]]") -> int:
         """Fires a batch of events in one call into C; returns how many were handled.

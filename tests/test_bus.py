@@ -302,3 +302,62 @@ def test_c_sample_plugin_subscribes_and_python_fires(bus):
         assert hook.subscribers == 1
     finally:
         lib.dlclose(handle)
+
+
+# -- the dispatch fast paths (issue 7: one subscriber inline, nesting without a counter) ----
+
+def test_nested_dispatch_keeps_the_outer_read_section(bus):
+    """A subscriber that fires another hook: the inner dispatch must not end the outer's
+    read section, so what the outer still iterates is not freed under it."""
+    outer = bus.create_hook("t.outer")
+    inner = bus.create_hook("t.inner")
+    seen = []
+    victim = bus.bind("t.outer", lambda o, d, c: seen.append("victim"))
+
+    def fire_inner(o, d, c):
+        inner.run()
+        victim.release()  # retires the array the outer dispatch is walking
+        seen.append(lib.phn_bus_pending_reclaim(bus.native))
+
+    bus.bind("t.outer", fire_inner)
+    bus.bind("t.inner", lambda o, d, c: seen.append("inner"))
+    outer.run()
+    assert seen == ["victim", "inner", 1]   # still inside the outer dispatch: kept
+    assert lib.phn_bus_pending_reclaim(bus.native) == 0  # both sections over: freed
+
+
+@pytest.mark.parametrize("via_table", [False, True])
+def test_one_and_many_subscribers_give_the_same_answers(bus, via_table):
+    """One subscriber takes the inlined path, several the loop: same results, same break."""
+    def fire(hook):
+        if via_table:
+            return bus.hooks_table.run_hook(hook.handle, ffi.NULL, ffi.NULL) == 1
+        return hook.run()
+
+    for n, (result, expected) in enumerate([(False, False), (True, True), (HANDLED, True),
+                                            (BREAK, False), (HANDLED | BREAK, True)]):
+        calls = []
+        one = bus.create_hook(f"t.one{n}")
+        bus.bind(one.guid, recorder(calls, "only", result))
+        assert fire(one) is expected
+        many = bus.create_hook(f"t.many{n}")
+        bus.bind(many.guid, recorder(calls, "first", result))
+        bus.bind(many.guid, recorder(calls, "second"))
+        assert fire(many) is expected
+        assert calls == ["only", "first"] + ([] if result & BREAK else ["second"])
+
+
+def test_run_takes_none_cdata_and_int_addresses(bus):
+    hook = bus.create_hook("t.pointers")
+    got = []
+    bus.bind("t.pointers", lambda o, d, c: got.append(
+        (int(ffi.cast("uintptr_t", o)), int(ffi.cast("uintptr_t", d)))))
+    buf = ffi.new("char[]", b"x")
+    addr = int(ffi.cast("uintptr_t", buf))
+    hook.run()
+    hook.run(buf, None)
+    hook.run(addr, buf)
+    hook.run(None, addr)
+    assert got == [(0, 0), (addr, 0), (addr, addr), (0, addr)]
+    with pytest.raises(TypeError):
+        hook.run("not a pointer")
