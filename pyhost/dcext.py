@@ -49,6 +49,7 @@ from typing import Iterable, Mapping, Optional, Union
 
 from pyhost import binary
 from pyhost.binary import PLATFORMS, BinaryError, BinaryInfo
+from pyhost.python_package import is_python_entry, python_entry, python_source
 
 __all__ = [
     "API_VERSION",
@@ -219,6 +220,13 @@ class Package:
         package has no plugin for it."""
         platform = binary.host_platform() if platform is None else platform
         plugin = self.plugin_for(platform)
+        if plugin is None:
+            # A Python plugin runs on any platform: any code naming its .py entry will do
+            # (pyhost.python_package, docs/python-plugins.md).
+            entry = python_entry([(p.platform, p.path) for p in self.plugins], self.entries)
+            if entry is not None:
+                plugin = next(p for p in self.plugins if p.path == entry)
+                platform = plugin.platform
         if plugin is None:
             have = _and(self.platforms)
             if platform is None:
@@ -846,6 +854,8 @@ class _Reader:
         return {path for _, path in named}
 
     def _check_plugin(self, platform: str, path: str, content: bytes) -> PluginEntry:
+        if is_python_entry(path):  # a Python plugin's entry (pyhost.python_package)
+            return PluginEntry(platform, path, len(content), python_source(platform))
         shown = _show(path)
         try:
             info = binary.inspect_binary(content, name=path)
@@ -873,7 +883,8 @@ class _Collision(Exception):
 def _selection(plugins: Iterable[PluginEntry], files: Iterable[FileEntry],
                platform: str) -> Selection:
     plugin = next(p for p in plugins if p.platform == platform)
-    library = plugin.path.rsplit("/", 1)[-1]
+    # A Python entry keeps its path: the package's other modules sit next to it.
+    library = plugin.path if is_python_entry(plugin.path) else plugin.path.rsplit("/", 1)[-1]
     targets: dict[str, str] = {library: plugin.path}
     for f in files:
         if f.platform not in (None, platform):

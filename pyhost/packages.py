@@ -54,6 +54,7 @@ from pyhost._ffi import lib
 from pyhost.dcext import Limits, Package, Selection
 from pyhost.events import PluginUpdated
 from pyhost.loader import NativePlugin, PluginError, PluginMeta
+from pyhost.python_package import installed_entry, is_python_entry
 from pyhost.registry import PluginRecord, UnknownPluginError
 from pyhost.services.config import PATH_DIRS
 
@@ -172,6 +173,8 @@ def _install_locked(host: "Host", package: Package, selection: Selection,
     _fsync_dir(staging.parent)
     _checkpoint("moved")
     library = (version_dir / selection.library).resolve()
+    if is_python_entry(selection.library):  # the module, or its package directory
+        library = installed_entry(version_dir.resolve(), selection.library)
     try:
         meta = _check_identity(package, library)
         _checkpoint("checked")
@@ -206,7 +209,7 @@ def _refuse_same_or_lower(package: Package, existing: Optional[PluginRecord]) ->
 
 def _check_identity(package: Package, library: Path) -> PluginMeta:
     """Opens the extracted library (pluginInit only) and checks it is what info.xml says."""
-    plugin = NativePlugin.open(library)
+    plugin = _open(library)
     try:
         meta = plugin.meta
     finally:
@@ -220,10 +223,22 @@ def _check_identity(package: Package, library: Path) -> PluginMeta:
     return meta
 
 
+def _kind(library: Path) -> str:
+    """"python" for a Python plugin's entry (a .py module or a package directory)."""
+    return "python" if library.suffix == ".py" or library.is_dir() else "native"
+
+
+def _open(library: Path):
+    if _kind(library) == "python":
+        from pyhost.python_loader import open_plugin
+        return open_plugin(library)
+    return NativePlugin.open(library)
+
+
 def _install_new(host: "Host", package: Package, selection: Selection,
                  library: Path) -> InstallResult:
     try:
-        record = host.install(library)
+        record = host.install(library, kind=_kind(library))
     except PluginError as exc:
         raise PackageError(f"{package.label}: {str(exc).rstrip('.')}; nothing was "
                            "installed.") from exc
@@ -243,13 +258,13 @@ def _update(host: "Host", package: Package, selection: Selection, library: Path,
         record = host.registry.update(PluginRecord(
             guid=guid, name=meta.name, version=meta.version, author=meta.author,
             description=meta.description, website=meta.website, path=str(library),
-            kind="native"))
+            kind=_kind(library)))
         host.events.emit(PluginUpdated, guid=guid, name=meta.name,
                          old_version=existing.version, new_version=meta.version)
         return InstallResult("pending", record, package, selection, library.parent,
                              existing.version, False)
     try:
-        record = host.install(library)
+        record = host.install(library, kind=_kind(library))
     except BaseException as exc:
         _restore(host, existing, was_loaded)
         if isinstance(exc, PluginError):

@@ -27,8 +27,9 @@ reports it as a ``PluginFailed`` event.
 
 :func:`attach` gives a host the ``pyhost.host.Runtime`` interface its Python plugins use to
 report exceptions (as ``SubscriberException`` / ``PluginFailed`` events) and to know when a
-released subscriber can be freed. :func:`python_entry` is the ``.dcext`` convention (see
-docs/python-plugins.md): which file of a package is a Python plugin's entry.
+released subscriber can be freed. The ``.dcext`` convention (which file of a package is a
+Python plugin's entry) is :mod:`pyhost.python_package`; pyhost.dcext and pyhost.packages
+apply it.
 """
 from __future__ import annotations
 
@@ -40,10 +41,11 @@ import os
 import re
 import sys
 import weakref
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Optional
 
+from pyhost import python_package
 from pyhost._ffi import lib
 from pyhost.interfaces import ExportedTable, export
 from pyhost.loader import PluginError, PluginMeta
@@ -260,51 +262,13 @@ def attach(host: Any) -> ExportedTable:
 
 # -- .dcext packages ----------------------------------------------------------------------------
 
-#: Platform codes of the dcext format (any of them may name a Python entry).
-DCEXT_PLATFORMS = ("elf-x64", "elf-x86", "pe-x64", "pe-x86")
-
-
 def python_entry(info: Any, names: Iterable[str], platform: Optional[str] = None
                  ) -> Optional[str]:
-    """The archive path of a ``.dcext``'s Python entry, or None for a compiled plugin.
-
-    The convention (docs/python-plugins.md): a package holds a Python plugin when the
-    ``Plugin`` entry chosen for the host names a ``.py`` file. Python being
-    platform-independent, the package lists the same file under every platform code; a host
-    whose platform has no code (or whose code is not listed) may take any ``Plugin`` entry
-    that names a ``.py`` file. The other modules of a package plugin are platform-independent
-    ``File`` entries next to it.
-
-    ``info`` is the parsed info.xml: a mapping platform code -> path, a list of
-    (platform, path) pairs, or an object with such a ``plugins`` attribute. ``names`` are
-    the member names of the archive. Raises PluginError when the entry named is not in the
-    archive, or is not a safe relative path.
-    """
-    plugins = getattr(info, "plugins", info)
-    if isinstance(plugins, Mapping):
-        pairs = list(plugins.items())
-    else:
-        pairs = [tuple(p) for p in plugins]
-    chosen = [path for code, path in pairs if code == platform] if platform else []
-    if chosen and not chosen[0].endswith(".py"):
-        return None  # the host's own platform has a compiled library: that one wins
-    if not chosen:
-        chosen = [path for _, path in pairs if path.endswith(".py")]
-    if not chosen or not chosen[0].endswith(".py"):
-        return None
-    entry = chosen[0]
-    pure = PurePosixPath(entry)
-    if pure.is_absolute() or ".." in pure.parts or "\\" in entry:
-        raise PluginError(f"The Python entry {entry!r} of this package is not a relative "
-                          "path inside the archive.")
-    if entry not in set(names):
-        raise PluginError(f"The package names {entry!r} as its Python plugin, but the "
-                          "archive has no such file.")
-    return entry
+    """:func:`pyhost.python_package.python_entry`, refusing with a PluginError."""
+    try:
+        return python_package.python_entry(info, names, platform)
+    except python_package.PythonEntryError as exc:
+        raise PluginError(str(exc)) from None
 
 
-def installed_entry(extracted_dir: str | os.PathLike[str], entry: str) -> Path:
-    """What to give the opener once a package is extracted: the module file, or the
-    package directory when the entry is an ``__init__.py``."""
-    path = Path(extracted_dir) / PurePosixPath(entry)
-    return path.parent if path.name == "__init__.py" else path
+installed_entry = python_package.installed_entry

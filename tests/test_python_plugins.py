@@ -22,6 +22,8 @@ from pyhost.python_loader import (
     open_plugin,
     python_entry,
 )
+from pyhost.python_package import PythonEntryError
+from pyhost.python_package import python_entry as pure_python_entry
 
 ROOT = Path(__file__).resolve().parents[1]
 PY_SAMPLES = ROOT / "sample_plugins" / "python"
@@ -980,3 +982,84 @@ def test_python_entry_of_a_dcext_package(tmp_path):
         python_entry({"elf-x64": "../evil.py"}, ["../evil.py"], "elf-x64")
     assert installed_entry(tmp_path, "chat/__init__.py") == tmp_path / "chat"
     assert installed_entry(tmp_path, "plugin.py") == tmp_path / "plugin.py"
+
+
+def test_the_pure_convention_refuses_with_its_own_error():
+    with pytest.raises(PythonEntryError, match="no such file"):
+        pure_python_entry({"elf-x64": "gone.py"}, [], "elf-x64")
+
+
+ALL_CODES = ("elf-x64", "elf-x86", "pe-x64", "pe-x86")
+
+
+def python_dcext(tmp_path, version="1.0", *, codes=ALL_CODES, declared=None) -> Path:
+    """A .dcext holding a package plugin "greeter" (entry greeter/__init__.py)."""
+    from pyhost import dcext
+    src = tmp_path / f"greeter-src-{version}-{'-'.join(codes)}"
+    write(src, f"""
+        from pyhost.plugin import LOAD_STATES, Plugin, hook
+        from .replies import REPLY
+        plugin = Plugin(guid="{GUID}", name="Packaged greeter", version={declared or version},
+                        settings={{"installed_from": ""}})
+
+        @hook("dcpp.chat.onIncomingChat")
+        def on_chat(hub, message):
+            return message == REPLY
+
+        @plugin.main
+        def main(state, core, data):
+            if state in LOAD_STATES:
+                plugin.settings["installed_from"] = "{version}"
+        """, name="greeter/__init__.py", header=False)
+    write(src, f'REPLY = "!pkg{version}"\n', name="greeter/replies.py", header=False)
+    plugins = "".join(f'  <Plugin Platform="{c}">greeter/__init__.py</Plugin>\n' for c in codes)
+    (src / "info.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<dcext>\n'
+        f"  <UUID>{GUID}</UUID>\n  <Name>Packaged greeter</Name>\n"
+        f"  <Version>{version}</Version>\n  <ApiVersion>8</ApiVersion>\n{plugins}"
+        "  <Files>\n    <File>greeter/replies.py</File>\n  </Files>\n</dcext>\n")
+    path, _ = dcext.pack(src, tmp_path / f"greeter-{version}-{len(codes)}.dcext")
+    return path
+
+
+def test_a_python_dcext_validates_and_describes_its_entry(tmp_path):
+    from pyhost import dcext
+    package = dcext.read_package(python_dcext(tmp_path))
+    selection = package.select("elf-x64")
+    assert selection.library == "greeter/__init__.py"  # kept next to its modules
+    assert dict(selection.files) == {"greeter/__init__.py": "greeter/__init__.py",
+                                     "greeter/replies.py": "greeter/replies.py"}
+    assert any("Python source (runs on any platform)" in line
+               for line in package.describe("elf-x64"))
+    # a host whose platform has no code (or is not listed) still takes the .py entry
+    only_windows = dcext.read_package(python_dcext(tmp_path, codes=("pe-x86",)))
+    assert only_windows.select("elf-x64").plugin.path == "greeter/__init__.py"
+    assert only_windows.select(None).library == "greeter/__init__.py"
+
+
+def test_python_dcext_install_update_remove(host, tmp_path):
+    from pyhost import packages
+    first = packages.install(host, python_dcext(tmp_path, "1.0"))
+    record = first.record
+    assert (first.action, record.kind, record.guid, record.version) == ("installed", "python",
+                                                                       GUID, 1.0)
+    root = packages.plugins_root(host)
+    assert Path(record.path).name == "greeter" and Path(record.path).is_relative_to(root)
+    assert host.install_dir(GUID) == first.directory
+    assert chat(host, "!pkg1.0") is True
+    second = packages.install(host, python_dcext(tmp_path, "2.0"))
+    assert second.action == "updated" and second.record.version == 2.0
+    assert chat(host, "!pkg2.0") is True and chat(host, "!pkg1.0") is False
+    assert host.registry.get_setting(GUID, "installed_from") == ("string", "2.0")
+    assert not first.directory.exists()  # the old version's files are gone
+    packages.remove(host, GUID)
+    assert not second.directory.exists() and host.plugins() == []
+
+
+def test_python_dcext_whose_plugin_disagrees_with_info_xml_is_refused(host, tmp_path):
+    from pyhost import packages
+    with pytest.raises(PluginError, match="reports version 1.5 but info.xml says 1.0"):
+        packages.install(host, python_dcext(tmp_path, "1.0", declared="1.5"))
+    assert host.plugins() == []
+    root = packages.plugins_root(host)
+    assert not root.exists() or not [p for p in root.iterdir() if p.name != ".staging"]
