@@ -142,8 +142,9 @@ class StandardHooks:
     def _resolve(self, value: Any, cls: type, resolver: str, key: str):
         if isinstance(value, cls) and getattr(value, "handle", 0):
             return value
-        if isinstance(value, cls):
-            fields = {k: getattr(value, k) for k in value.__dataclass_fields__ if k != "handle"}
+        if isinstance(value, cls):  # no handle: look it up by what it says (not defaults)
+            fields = {k: getattr(value, k) for k, f in value.__dataclass_fields__.items()
+                      if k != "handle" and getattr(value, k) != f.default}
         elif isinstance(value, str):
             fields = {key: value}
         elif isinstance(value, Mapping):
@@ -152,7 +153,10 @@ class StandardHooks:
             raise TypeError(f"expected {cls.__name__}, a str or a dict, "
                             f"got {type(value).__name__}")
         make = getattr(self._services.app, resolver, None)
-        return make(**fields) if callable(make) else cls(**fields)
+        if callable(make):
+            return make(**fields)
+        fields.pop("user", None)  # only the world tracks who is behind a connection
+        return cls(**fields)
 
     def hub(self, hub: HubLike) -> Hub:
         return self._resolve(hub, Hub, "hub_for", "url")
@@ -161,6 +165,11 @@ class StandardHooks:
         return self._resolve(user, User, "user_for", "nick")
 
     def connection(self, connection: ConnectionLike) -> Connection:
+        """A dict may name the user at the other end (``"user"``: a User, nick or dict);
+        the simulated world answers DCConnection.get_user with it."""
+        if isinstance(connection, Mapping) and connection.get("user") is not None \
+                and not isinstance(connection["user"], User):
+            connection = dict(connection, user=self.user(connection["user"]))
         return self._resolve(connection, Connection, "connection_for", "ip")
 
     def queue_item(self, item: ItemLike) -> QueueItem:

@@ -138,10 +138,12 @@ def cmd_run(args) -> int:
             except KeyboardInterrupt:
                 interrupted = True
             finally:
-                for stop in unsubscribe:
-                    stop()
-                if host is not None:
-                    host.shutdown()  # ON_UNLOAD, reverse load order
+                try:
+                    if host is not None:
+                        host.shutdown()  # ON_UNLOAD, reverse load order (still reported)
+                finally:
+                    for stop in unsubscribe:
+                        stop()
     finally:
         if source is not None and source is not sys.stdin:
             source.close()

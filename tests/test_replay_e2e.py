@@ -1,0 +1,120 @@
+"""End to end, through the `pyhost` command: install the compiled sample plugins into a fresh
+home, switch App demo's tracing on with `pyhost config`, replay tests/replay/every_hook.jsonl
+(every standard hook of ABI.md, plus a UI command) with `pyhost run --replay`, and compare
+everything that comes out -- handled, replacement text, tags, effects, plugin log lines --
+with tests/replay/every_hook.expected.jsonl.
+
+The trace lines prove that each hook reached the plugin with the object and data ABI.md
+says (the url, ip:port, protocol, op and secure flags of a HubData; nick, cid, hub, sid of a
+UserData; the tick; the split command; the DataArray's bytes; isManaged = 1 on host objects).
+The effects prove what the plugins did through DCHub, DCConnection, DCQueue, DCUI, DCTagger
+and DCDataAccess, and what the simulated world fired back.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pyhost.host import STANDARD_HOOKS
+from pyhost.paths import sample_plugin
+
+HERE = Path(__file__).resolve().parent
+EVENTS = HERE / "replay" / "every_hook.jsonl"
+EXPECTED = HERE / "replay" / "every_hook.expected.jsonl"
+APP_DEMO = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000a00}"
+
+
+def pyhost(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-c",
+                             "import sys; from pyhost.cli import main; sys.exit(main())",
+                             "--home", str(home), *args],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):
+    home = tmp_path_factory.mktemp("e2e") / "home"
+    for name in ("app_demo", "chat_guard", "dev_plugin"):
+        pyhost(home, "install", str(sample_plugin(name)))
+    pyhost(home, "config", APP_DEMO, "trace", "true")
+    result = pyhost(home, "run", "--replay", str(EVENTS))
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    return records, result.stderr
+
+
+def _expected():
+    return [json.loads(line) for line in EXPECTED.read_text().splitlines()]
+
+
+def test_every_standard_hook_is_exercised(replayed):
+    records, _ = replayed
+    fired = {r["hook"] for r in records if "hook" in r}
+    assert fired == set(STANDARD_HOOKS)
+    traced = {m["message"].split(" ", 1)[0] for r in records for m in r["log"]
+              if m["plugin"] == "App demo"}
+    assert {g.removeprefix("dcpp.") for g in STANDARD_HOOKS} <= traced
+
+
+def test_the_output_is_the_expected_one(replayed):
+    records, _ = replayed
+    expected = _expected()
+    assert len(records) == len(expected)
+    for got, want in zip(records, expected):
+        assert got == want, f"event {want.get('event')} (line {want.get('line')}) differs"
+
+
+def test_effects_of_each_interface(replayed):
+    records, _ = replayed
+    calls = {(e["interface"], e["function"]) for r in records for e in r["effects"]}
+    for needed in [("DCHub", f) for f in ("add_hub", "find_hub", "remove_hub",
+                                          "emulate_protocol_cmd", "send_protocol_cmd",
+                                          "send_message", "local_message",
+                                          "send_private_message", "find_user")] + \
+                  [("DCQueue", f) for f in ("add_list", "add_download", "find_download",
+                                            "remove_download", "set_priority", "pause")] + \
+                  [("DCConnection", f) for f in ("send_udp_data", "send_protocol_cmd",
+                                                 "terminate_conn", "get_user")] + \
+                  [("DCUI", f) for f in ("add_command", "play_sound", "notify")] + \
+                  [("DCTagger", f) for f in ("get_text", "add_tag", "replace_text")] + \
+                  [("DCDataAccess", "get_http_resource"), ("world", "fire")]:
+        assert needed in calls, needed
+
+
+def test_results_of_the_interesting_events(replayed):
+    by_line = {r["line"]: r for r in replayed[0] if "line" in r}
+    lines = EVENTS.read_text().splitlines()
+
+    def event(fragment: str) -> dict:
+        number = next(i for i, line in enumerate(lines, 1) if fragment in line)
+        return by_line[number]
+
+    assert event('"!ping"')["effects"][0]["args"]["message"] == "pong"
+    assert event('"buy spam now"')["handled"] is True       # Chat guard
+    assert event('"!version"')["handled"] is True           # Dev plugin
+    display = event('"top secret plans"')
+    assert (display["handled"], display["replacement"]) == (True, "top ****** plans")
+    plain = event('"nothing to hide"')
+    assert (plain["handled"], plain["replacement"]) == (False, None)
+    tags = event("read https://example.org/a")["tags"]
+    assert tags["text"] == "read https://example.org/a and http://b.example \u00a9 2024"
+    assert tags["markup"] == ('read <a href="https://example.org/a">https://example.org/a</a>'
+                              ' and <a href="http://b.example">http://b.example</a>'
+                              " \u00a9 2024")
+    assert event('"/nosuchcommand')["handled"] is False
+    assert event('with  two  spaces ')["log"][0]["message"].endswith(
+        "command=nosuchcommand params=with  two  spaces ")
+
+
+def test_no_leak_or_refusal_is_reported(replayed):
+    _, stderr = replayed
+    assert "never released" not in stderr
+    assert "refused" not in stderr
+    assert "Traceback" not in stderr
+    assert stderr.count("Dev plugin: unloading") == 1  # clean shutdown, ON_UNLOAD
