@@ -62,6 +62,8 @@ FIRER_VERSION = 1
 WORK_C = ("C subscriber: *(uint64_t*)data += *(const uint64_t*)common; return False "
           "(every subscriber runs for every event)")
 WORK_PY = "Python subscriber: counter[0] += 1 (returns None: not handled)"
+WORK_CHAT = ("chat filter row: strstr(data, \"spam\") over a 70-byte chat line that ends "
+             "with it; handled + break")
 
 _INSTALL_DIR = Path(_ffi_module.__file__).resolve().parent
 
@@ -76,6 +78,7 @@ typedef struct BenchFirer {
     Bool (*destroy)(void* hook);
     uint64_t (*fire)(void* hook, void* object, void* data, uint64_t n);
     DCHOOK subscriber;
+    DCHOOK chat_subscriber;
 } BenchFirer;
 
 uint64_t phb_floor(const DCHOOK* procs, void* const* commons, size_t k, void* object,
@@ -96,6 +99,7 @@ uint64_t phb_run_threads(phb_fire_fn fire, void* hook, void* object, void* const
 # The order figures are measured in, each repetition: pyhost figures beside their baselines.
 MEASURE_ORDER = tuple(
     [key for k in SUBSCRIBER_COUNTS for key in (f"c_c_{k}", f"floor_{k}", f"lock_{k}")]
+    + ["c_c_chat", "floor_chat", "lock_chat"]
     + ["py_c_call", "py_c_batch", "c_py", "c_py_bus", "py_py", "pluggy_1", "list_1",
        "threads_1", "threads_2", "floor_threads_1", "floor_threads_2", "lock_threads_1",
        "lock_threads_2"]
@@ -235,7 +239,7 @@ class Results:
                          "sample_seconds": self.settings.sample_seconds,
                          "load_repetitions": self.settings.load_repetitions,
                          "batch_size": BATCH_SIZE},
-            "work": {"c": WORK_C, "python": WORK_PY},
+            "work": {"c": WORK_C, "python": WORK_PY, "chat": WORK_CHAT},
             "python_subscriber_api": self.python_plugin_api,
             "rows": rows,
             "baselines": {k: f.as_dict() for k, f in self.figures.items()
@@ -447,6 +451,40 @@ class Bench:
                                                                                  d, n)),
                       _counter_check(reader(8 + slot), k, f"lock ({k})"))
 
+        # One subscriber doing a chat filter's work (chat_guard's strstr over a chat line),
+        # through the bus, the floor and the lock baseline: the same comparison with a
+        # subscriber that does something.
+        chat_guid = "pyhost.bench.chat"
+        chat_hook = firer.create(chat_guid.encode())
+        if chat_hook == bffi.NULL:
+            raise BenchError(f"the bench plugin could not create hook {chat_guid}")
+        chat = firer.chat_subscriber
+        message = self._keep_new("char[]", CHAT_LINE.encode())
+        banned = self._keep_new("char[]", b"spam")
+        host.bus.bind(chat_guid, ffi.cast("DCHOOK", _addr(bffi.cast("uintptr_t", chat))),
+                      _addr(bffi.cast("uintptr_t", banned)))
+        chat_procs = self._keep_new("DCHOOK[]", [chat])
+        chat_commons = self._keep_new("void*[]", [banned])
+        chat_lock = blib.phb_lock_hook_new(bffi.NULL)
+        if chat_lock == bffi.NULL or blib.phb_lock_bind(chat_lock, chat, banned) != 0:
+            raise BenchError("could not set up the lock-per-dispatch chat hook")
+        lock_hooks.append(chat_lock)
+        for key, label, kind, path, fire_n in (
+                ("c_c_chat", "C -> C, 1 sub, chat filter", "pyhost", "C plugin -> bus -> C",
+                 lambda n: fire(chat_hook, bffi.NULL, message, n)),
+                ("floor_chat", "floor, 1 sub, chat filter", "baseline",
+                 "C loop of indirect calls",
+                 lambda n: blib.phb_floor(chat_procs, chat_commons, 1, bffi.NULL, message, n)),
+                ("lock_chat", "lock-per-dispatch, 1 sub, chat filter", "baseline",
+                 "C loop -> mutex + vector -> C",
+                 lambda n: blib.phb_lock_fire(chat_lock, bffi.NULL, message, n))):
+            handled = [0]
+
+            def counted(n, fire_n=fire_n, handled=handled):
+                handled[0] += fire_n(n)
+            self._add(Figure(key, label, kind, path, 1), self._c_loop(counted),
+                      _counter_check(lambda h=handled: h[0], 1, label))
+
         # Python -> C: one event per call, and batched.
         hook1 = host.bus.hook("pyhost.bench.c1")
         py_data = ffi.cast("void*", _addr(bffi.cast("uintptr_t", acc(12))))
@@ -587,11 +625,8 @@ class Bench:
         return counter
 
     def _c_loop(self, call: Callable[[int], Any]) -> Callable[[int], int]:
-        def run(n: int) -> int:
-            t0 = time.perf_counter_ns()
-            call(n)
-            return time.perf_counter_ns() - t0
-        return run
+        # The collector is off here too: a Python subscriber allocates per event.
+        return _timed(call)
 
     def _threads(self, fire_fn, hook, datas, threads: int) -> Callable[[int], int]:
         blib, bffi = self.blib, self.bffi
@@ -673,6 +708,7 @@ class Bench:
         figure = Figure("load_100", f"load {LOAD_PLUGINS} plugins", "pyhost",
                         "Host.start(): ELF check, dlopen, pluginInit, ON_LOAD", 0,
                         events=LOAD_PLUGINS, unit="100 plugins")
+        checks: list[int] = []
         for r in range(self.settings.load_repetitions):
             self.progress(f"loading {LOAD_PLUGINS} plugins ({r + 1}/"
                           f"{self.settings.load_repetitions})")
@@ -694,12 +730,18 @@ class Bench:
                 raise BenchError(f"the load figure loaded {loaded} plugins, "
                                  f"not {LOAD_PLUGINS}")
             figure.samples.append(float(elapsed))
+            checks.append(_time_elf_checks(paths))
+        check_ms = statistics.median(checks) / 1e6
         return {"figure": figure, "plugins": LOAD_PLUGINS,
+                "ms_elf_check": check_ms,
+                "ms_without_elf_check": figure.ns / 1e6 - check_ms,
                 "ms_total": figure.ns / 1e6, "us_per_plugin": figure.ns / 1e3 / LOAD_PLUGINS,
                 "samples_ms": [s / 1e6 for s in figure.samples],
                 "install_ms_total_setup": install_ns / 1e6,
                 "what": "Host.start() with 100 enabled plugins in the registry: ELF check, "
-                        "dlopen, pluginInit, MetaData checks, per-plugin DCCore, ON_LOAD"}
+                        "dlopen, pluginInit, MetaData checks, per-plugin DCCore, ON_LOAD; "
+                        "ms_elf_check is pyhost.binary.check_loadable on the same 100 files, "
+                        "timed on its own in the same run"}
 
     # -- .dcext ---------------------------------------------------------------------------
     def _measure_dcext(self, tmp: Path) -> dict:
@@ -807,6 +849,15 @@ def _build_package(tmp: Path, dcext) -> tuple[Path, list[str], dict[str, str]]:
     return path, sorted(plugins), skipped
 
 
+def _time_elf_checks(paths: list[Path]) -> int:
+    """ns for pyhost.binary.check_loadable on each file: the loader's inspection step."""
+    from pyhost import binary
+    t0 = time.perf_counter_ns()
+    for path in paths:
+        binary.check_loadable(path)
+    return time.perf_counter_ns() - t0
+
+
 def _importable(module: str) -> bool:
     import importlib.util
     try:
@@ -814,6 +865,10 @@ def _importable(module: str) -> bool:
     except (ImportError, ValueError):
         return False
 
+
+# The chat filter row's event: a hub chat line with the banned word at its very end, so the
+# subscriber reads all of it and handles every event (the count the check verifies).
+CHAT_LINE = "<Hubbot> welcome back everyone, the share check runs at nine, no spam"
 
 PYTHON_PLUGIN_GUID = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee00be7d}"
 
@@ -891,6 +946,8 @@ def _rows() -> list[Row]:
             targets = (Target("<= 1.5x floor", "floor_1", 1.5),
                        Target(">= 3x faster than lock", "lock_1", 1 / 3))
         rows.append(Row(f"c_c_{k}", base(k), targets))
+    rows.append(Row("c_c_chat", {"floor": "floor_chat", "lock": "lock_chat"},
+                    note="one subscriber with chat_guard's work (strstr over a chat line)"))
     rows.append(Row("py_c_call", base(1),
                     (Target(">= 10x faster than pluggy", "pluggy_1", 1 / 10),)))
     rows.append(Row("py_c_batch", base(1),
@@ -949,6 +1006,7 @@ def table(results: Results) -> list[list[str]]:
         if row.figure == "load_100":
             cells = [fig.label, f"{fig.ns / 1e6:.1f} ms total",
                      f"{fig.ns / 1e3 / LOAD_PLUGINS:.0f} us/plugin", "", "", "", ""]
+
         else:
             cells = [fig.label, _fmt_ns(fig.ns), _fmt_rate(fig.per_second)]
             for col in COLUMNS:
@@ -961,6 +1019,9 @@ def table(results: Results) -> list[list[str]]:
                 marks.append(f"{t['target']}: {state}")
         if row.figure == "threads_2":
             marks.append(_scaling_text(results))
+        if row.figure == "load_100" and "ms_elf_check" in results.load:
+            marks.append(f"ELF check {results.load['ms_elf_check']:.0f} ms of it, the rest "
+                         f"{results.load['ms_without_elf_check']:.0f} ms")
         cells.append("; ".join(marks))
         lines.append(cells)
     dc = results.dcext
@@ -1025,7 +1086,7 @@ def report(results: Results) -> str:
         "",
         "Ratios compare pyhost's time per event with the baseline's, same run, same number "
         "of subscribers.",
-        f"Work per subscriber: {WORK_C}; {WORK_PY}.",
+        f"Work per subscriber: {WORK_C}; {WORK_PY}; {WORK_CHAT}.",
         f"Python subscriber path: {results.python_plugin_api}.",
         "",
         markdown(baseline_table(results)),

@@ -9,13 +9,17 @@
  *                                 events were handled
  *   subscriber                    the benchmark's C subscriber: a DCHOOK doing the same work
  *                                 wherever it is called from (bus, floor, lock baseline)
+ *   chat_subscriber               a second one with a chat filter's work, for one row
  * The subscriber's work: add the 64-bit weight its `common` points to into the 64-bit
  * accumulator the event's `data` points to, and return False (not handled, no break), so
  * every subscriber of a hook runs for every event. It writes only to the event, so threads
  * firing their own events share nothing but the read-only weight.
+ * The chat subscriber's work is chat_guard's: look for the word `common` points to in the
+ * message `data` points to; handled (and break) when it is there.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dcplugin.h"
 
@@ -30,6 +34,7 @@ typedef struct BenchFirer {
     Bool (DCAPI* destroy)(hookHandle hook);
     uint64_t (DCAPI* fire)(hookHandle hook, dcptr_t object, dcptr_t data, uint64_t n);
     DCHOOK subscriber;
+    DCHOOK chat_subscriber;
 } BenchFirer;
 
 static DCCorePtr core;
@@ -45,6 +50,18 @@ static Bool DCAPI bench_subscriber(dcptr_t object, dcptr_t data, dcptr_t common,
     const uint64_t* weight = common;
     if (accumulator && weight)
         *accumulator += *weight;
+    return False;
+}
+
+static Bool DCAPI chat_subscriber(dcptr_t object, dcptr_t data, dcptr_t common, Bool* bBreak)
+{
+    (void)object;
+    const char* message = data;
+    const char* banned = common;
+    if (message && banned && strstr(message, banned)) {
+        *bBreak = True;
+        return True;
+    }
     return False;
 }
 
@@ -83,7 +100,8 @@ static Bool DCAPI destroy(hookHandle hook)
     return False;
 }
 
-static BenchFirer firer = {FIRER_VERSION, create, destroy, fire, bench_subscriber};
+static BenchFirer firer = {FIRER_VERSION, create, destroy, fire, bench_subscriber,
+                           chat_subscriber};
 
 static Bool on_load(DCCorePtr c)
 {

@@ -16,11 +16,12 @@ from pyhost.paths import sample_plugin
 
 TINY = bench.Settings(repetitions=2, sample_seconds=0.002, load_repetitions=1)
 
-PYHOST_ROWS = ["c_c_1", "c_c_4", "c_c_16", "c_c_64", "py_c_call", "py_c_batch", "c_py",
-               "py_py", "threads_1", "threads_2", "load_100"]
+PYHOST_ROWS = ["c_c_1", "c_c_4", "c_c_16", "c_c_64", "c_c_chat", "py_c_call", "py_c_batch",
+               "c_py", "py_py", "threads_1", "threads_2", "load_100"]
 BASELINES = [f"{kind}_{k}" for k in bench.SUBSCRIBER_COUNTS
              for kind in ("floor", "lock", "pluggy", "list")] + [
-    "floor_threads_1", "floor_threads_2", "lock_threads_1", "lock_threads_2"]
+    "floor_threads_1", "floor_threads_2", "lock_threads_1", "lock_threads_2", "floor_chat",
+    "lock_chat"]
 TARGETS = {("c_c_1", "floor_1"), ("c_c_1", "lock_1"), ("py_c_call", "pluggy_1"),
            ("py_c_batch", "pluggy_1"), ("c_py", "pluggy_1"), ("load_100", None)}
 
@@ -63,8 +64,8 @@ def test_each_row_has_a_ratio_to_each_of_its_baselines(doc):
         if row["key"] == "load_100":
             assert row["ratios"] == {}
             continue
-        expected = {"floor", "lock"} if row["key"].startswith("threads") else \
-            {"floor", "lock", "pluggy", "list"}
+        expected = {"floor", "lock"} if row["key"].startswith("threads") or \
+            row["key"] == "c_c_chat" else {"floor", "lock", "pluggy", "list"}
         assert set(row["ratios"]) == expected, row["key"]
         for column, ratio in row["ratios"].items():
             assert ratio["baseline"] in doc["baselines"]
