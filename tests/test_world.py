@@ -271,6 +271,18 @@ def test_a_plugins_ui_command_dies_with_the_plugin(host, sample):
     assert not command.valid and (guid, "Queue summary") not in host.app.commands
 
 
+def test_a_command_of_an_unloaded_plugin_is_never_called(host, sample):
+    guid = host.install(sample("dev_plugin")).guid
+    host.disable(guid)  # installed, not loaded: its library is unmapped
+    ui = table(host, "dcpp.ui.DCUI", "DCUI*")
+    called = []
+    fn = ffi.callback("DCCommandFunc", lambda name: called.append(name))
+    ui.add_command(guid.encode(), b"Left behind", fn, b"")
+    with pytest.raises(RuntimeError, match="is not loaded"):
+        host.app.click(guid, "Left behind")
+    assert called == []
+
+
 def test_data_access(host):
     data = table(host, "dcpp.dataaccessor.DCDataAccess", "DCDataAccess*")
     data.get_http_resource(b"https://example.org/x", b"x.bin")

@@ -590,6 +590,11 @@ class AppServices:
         name_buffer = ffi.new("char[]", _b(name))
 
         def invoke() -> None:
+            # Belt and braces: the command is dropped when its plugin unloads (PluginUnloaded
+            # event), but an application may have switched that event category off.
+            host = self._host
+            if not host.is_loaded(guid) and guid in host.registry:
+                raise RuntimeError(f"UI command {name!r}: its plugin {guid} is not loaded.")
             fn(name_buffer)
 
         command = UICommand(guid, name, icon, invoke)
