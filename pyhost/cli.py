@@ -116,4 +116,7 @@ def _refusals() -> tuple[type[BaseException], ...]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m pyhost.cli`: use the imported module, so the commands' CommandError
+    # is the class main() catches (this file's __main__ copy would be a different one).
+    from pyhost.cli import main as _main
+    sys.exit(_main())
