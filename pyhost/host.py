@@ -207,6 +207,9 @@ class Host:
 
     def install_dir(self, guid: str) -> Optional[Path]:
         """The directory holding an installed plugin's files."""
+        entry = self._loaded.get(guid)  # also during ON_INSTALL, before its registry row exists
+        if entry is not None:
+            return Path(entry.plugin.path).parent
         try:
             return Path(self.registry.get(guid).path).parent
         except UnknownPluginError:

@@ -158,6 +158,7 @@ def install(host: "Host", source: Union[str, os.PathLike, bytes, Package], *,
 
 def _install_locked(host: "Host", package: Package, selection: Selection,
                     root: Path) -> InstallResult:
+    _checkpoint("locked")
     existing = _installed(host, package.uuid)  # again: another process may have won
     _refuse_same_or_lower(package, existing)
     staging = _extract(root, package, selection)
@@ -305,6 +306,7 @@ def remove(host: "Host", guid: str, *, keep_settings: bool = False) -> PluginRec
     if _version_dir_of(root, record.path) is None:
         return host.remove(guid, keep_settings=keep_settings)
     with _Lock(host.home):
+        _checkpoint("locked")
         record = host.plugin(guid)
         version_dir = _version_dir_of(root, record.path)
         removed = host.remove(guid, keep_settings=keep_settings)
