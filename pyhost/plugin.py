@@ -547,6 +547,7 @@ class Plugin:
         self._exported: list[tuple[ExportedTable, Any]] = []
         self._tables: dict[str, Table] = {}
         self._outside_outs: dict[int, Any] = {}
+        self._commands: list[tuple[str, Any]] = []  # DCUI commands: (name, callback)
         self.loaded = False
 
     # -- declaration ----------------------------------------------------------------------
@@ -682,6 +683,30 @@ class Plugin:
         self._require_core()
         spec = _HookSpec(guid, fn, *_types_for(guid, object, data), raw)
         return self._bind_now(spec)
+
+    def add_command(self, name: str, fn: Callable[[str], Any], icon: str = "") -> None:
+        """``DCUI.add_command`` under this plugin's guid: ``fn(name)`` runs when the user
+        picks the command. The callback lives as long as the command, which is removed at
+        unload (``DCUI.remove_command``) or by :meth:`remove_command`."""
+        ui = self.table("DCUI")
+        plugin = self
+
+        def command(name_c):
+            try:
+                fn(text(name_c))
+            except BaseException as exc:  # never unwind into C
+                plugin._report("dcpp.ui.DCUI", f"command {name!r}", exc)
+
+        callback = ffi.callback("DCCommandFunc", command)
+        ui.add_command(self.meta.guid, name, callback, icon or None)
+        self._commands.append((name, callback))
+
+    def remove_command(self, name: str) -> None:
+        """``DCUI.remove_command`` for a command this plugin added."""
+        for entry in [c for c in self._commands if c[0] == name]:
+            self.table("DCUI").remove_command(self.meta.guid, name)
+            self._commands.remove(entry)
+            self._retire([entry[1]])
 
     def keep_out(self, buffer) -> None:
         """StringData.out set outside a subscriber (on a view this plugin was handed)."""
@@ -831,7 +856,12 @@ class Plugin:
         return left
 
     def _release_all(self) -> None:
-        """Undoes the load: subscriptions, then hooks, then interfaces (the C order)."""
+        """Undoes the load: UI commands, subscriptions, hooks, interfaces (the C order)."""
+        for name, _ in list(self._commands):
+            try:
+                self.remove_command(name)
+            except Exception:
+                log.exception("%s: removing UI command %r failed", self.meta.name, name)
         for sub in list(self._subscriptions):
             try:
                 self._release_subscription(sub)

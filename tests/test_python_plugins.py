@@ -824,6 +824,26 @@ def test_chat_display_out_is_copied_by_the_host(host, tmp_path):
     assert host.fire.chat_display("alice", "!raw") == (False, None)
 
 
+def test_ui_commands_live_as_long_as_the_plugin(host, tmp_path):
+    if not hasattr(host, "app"):
+        pytest.skip("this host has no application interfaces")
+    host.install(write(tmp_path, """
+        @plugin.main
+        def main(state, core, data):
+            if state in LOAD_STATES:
+                plugin.add_command("Say hi", lambda name: plugin.log.info("picked %s", name))
+                plugin.add_command("Fail", lambda name: 1 / 0)
+        """), kind="python")
+    host.app.click(GUID, "Say hi")
+    assert logs(host) == ["picked Say hi"]
+    host.app.click(GUID, "Fail")
+    (event,) = errors(host)
+    assert event.hook == "dcpp.ui.DCUI" and "ZeroDivisionError" in event.error
+    host.disable(GUID)
+    with pytest.raises(LookupError):
+        host.app.click(GUID, "Say hi")
+
+
 @pytest.fixture(params=["C", "Python"])
 def dev(request, sample):
     """dev_plugin.c and its port dev_plugin.py: the same checks for both."""
