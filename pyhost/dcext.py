@@ -66,6 +66,7 @@ __all__ = [
     "PluginEntry",
     "Selection",
     "check_path",
+    "is_guid",
     "pack",
     "read_package",
 ]
@@ -920,6 +921,11 @@ _GUID = re.compile(r"\{[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}\}"
                    r"|[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
 _VERSION = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?")
 _INTEGER = re.compile(r"[0-9]{1,9}")
+
+
+def is_guid(text: str) -> bool:
+    """Whether ``text`` is a UUID as info.xml may give it (and so a package directory name)."""
+    return _GUID.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)

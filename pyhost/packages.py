@@ -323,9 +323,11 @@ def remove(host: "Host", guid: str, *, keep_settings: bool = False) -> PluginRec
 
 
 def recover(host: "Host") -> list[Path]:
-    """Removes what interrupted package operations left: the staging area, and version
-    directories no registry row points into. Returns what it removed. Skips (returns [])
-    while another process holds the package lock. Never raises."""
+    """Removes what interrupted package operations left: the staging area, and the version
+    directories under ``Plugins/{UUID}/`` that no registry row points into (unless the
+    UUID's row points outside Plugins altogether, e.g. after the home was moved: then
+    nothing of it is touched). Returns what it removed. Skips (returns []) while another
+    process holds the package lock. Never raises."""
     root = plugins_root(host)
     removed: list[Path] = []
     if not root.is_dir():
@@ -338,10 +340,18 @@ def recover(host: "Host") -> list[Path]:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
                 removed.append(staging)
-            referenced = _referenced(host)
+            rows = {r.guid: Path(r.path).resolve() for r in host.registry.plugins()}
+            referenced = list(rows.values())
+            real_root = root.resolve()
             for package_dir in sorted(root.iterdir()):
-                if package_dir.name.startswith(".") or package_dir.is_symlink() \
+                # only what install creates: a directory named by a UUID
+                if not dcext.is_guid(package_dir.name) or package_dir.is_symlink() \
                         or not package_dir.is_dir():
+                    continue
+                row_path = rows.get(package_dir.name)
+                if row_path is not None and not row_path.is_relative_to(real_root):
+                    # its row points elsewhere: a bare library installed over the package,
+                    # or a home moved since (absolute paths); not ours to judge: keep it
                     continue
                 for version_dir in sorted(package_dir.iterdir()):
                     if version_dir.is_symlink() or not version_dir.is_dir():

@@ -223,11 +223,37 @@ def test_start_removes_staging_leftovers_and_unreferenced_versions(home, builds)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"left over")
     (root / "README").write_text("not ours: left alone")
+    (root / "custom" / "x").mkdir(parents=True)  # not named by a UUID: not ours either
     with Host(home, timers=False) as h:
         assert h.loaded() == [PKG_GUID]
-    assert tree(root) == ["README", f"{PKG_GUID}/", f"{PKG_GUID}/{result.directory.name}/",
+    assert tree(root) == ["README", "custom/", "custom/x/", f"{PKG_GUID}/",
+                          f"{PKG_GUID}/{result.directory.name}/",
                           *[f"{PKG_GUID}/{result.directory.name}/{p}"
                             for p in tree(result.directory)]]
+
+
+def test_recovery_never_deletes_the_files_of_a_moved_home(tmp_path, builds):
+    """The registry stores absolute paths: after the home moved they point elsewhere, and
+    the package files must survive (so the user can repair it), not be taken as leftovers."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    with Host(old, timers=False) as h:
+        result = packages.install(h, pkg(builds))
+    old.rename(new)
+    moved = new / result.directory.relative_to(old)
+    with Host(new, timers=False) as h:
+        assert h.loaded() == []  # its registry path is gone: reported, not loaded
+        assert any("no such plugin file" in e.reason for e in h.events.poll(Category.ERROR))
+    assert (moved / "plugin.so").is_file() and (moved / "data" / "hello.txt").is_file()
+
+
+def test_update_of_a_disabled_plugin_keeps_it_disabled(host, builds):
+    packages.install(host, pkg(builds, "1.0"))
+    host.disable(PKG_GUID)
+    result = packages.install(host, pkg(builds, "2.0"))
+    assert result.action == "updated" and not result.loaded
+    assert host.plugin(PKG_GUID).enabled is False and host.loaded() == []
+    host.enable(PKG_GUID)
+    assert setting(host, "loaded_version") == "2.0"
 
 
 def test_recovery_waits_for_nobody_and_skips_while_another_process_operates(home, builds):
