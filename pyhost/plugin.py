@@ -52,6 +52,8 @@ from pyhost._ffi import ffi, lib
 from pyhost.bus import BREAK, HANDLED
 from pyhost.interfaces import BoundTable, ExportedTable, Interface, bind_table, export, function
 from pyhost.loader import API_VERSION, PluginMeta
+from pyhost.services.config import from_native
+from pyhost.standard_hooks import SPECS as STANDARD_HOOK_SPECS
 from pyhost.views import (
     STANDARD,
     CommandData,
@@ -92,38 +94,14 @@ STATE_NAMES = {lib.ON_INSTALL: "ON_INSTALL", lib.ON_LOAD: "ON_LOAD",
 
 log = logging.getLogger("pyhost.plugin")
 
-# What a subscriber receives for the object and the data of each standard hook (ABI.md):
-# a view class, str (a C string), int (a uint64_t* tick) or None (the raw pointer).
+# What a subscriber receives for the object and the data of each standard hook: a view
+# class, str (a C string), int (a uint64_t* tick) or None (the raw pointer). The table of
+# standard hooks is pyhost.standard_hooks.SPECS (ABI.md, "Standard hooks").
+_KINDS = {"hub": HubData, "user": UserData, "connection": ConnectionData, "udp": UDPData,
+          "queue": QueueData, "host": None, "text": str, "tick": int, "tags": TagData,
+          "display": StringData, "command": CommandData, "bytes": DataArray, None: None}
 HOOK_TYPES: dict[str, tuple[Any, Any]] = {
-    "dcpp.chat.onIncomingChat": (HubData, str),
-    "dcpp.chat.onOutgoingChat": (HubData, str),
-    "dcpp.chat.onIncomingPM": (UserData, str),
-    "dcpp.chat.onOutgoingPM": (UserData, str),
-    "dcpp.timer.onSecond": (None, int),
-    "dcpp.timer.onMinute": (None, int),
-    "dcpp.hubs.onOnline": (HubData, None),
-    "dcpp.hubs.onOffline": (HubData, None),
-    "dcpp.users.onOnline": (UserData, None),
-    "dcpp.users.onOffline": (UserData, None),
-    "dcpp.network.onHubDataIn": (HubData, str),
-    "dcpp.network.onHubDataOut": (HubData, str),
-    "dcpp.network.onClientDataIn": (ConnectionData, str),
-    "dcpp.network.onClientDataOut": (ConnectionData, str),
-    "dcpp.network.onUDPDataIn": (UDPData, str),
-    "dcpp.network.onUDPDataOut": (UDPData, str),
-    "dcpp.queue.onAdded": (QueueData, None),
-    "dcpp.queue.onMoved": (QueueData, None),
-    "dcpp.queue.onRemoved": (QueueData, None),
-    "dcpp.queue.onFinished": (QueueData, None),
-    "dcpp.ui.onCreated": (None, None),
-    "dcpp.ui.onChatTags": (UserData, TagData),
-    "dcpp.ui.onChatDisplay": (UserData, StringData),
-    "dcpp.ui.onChatCommand": (HubData, CommandData),
-    "dcpp.ui.onChatCommandPM": (UserData, CommandData),
-    "dcpp.dataaccessor.onHTTPResourceNotification": (None, DataArray),
-    "dcpp.dataaccessor.onHTTPResourceNotificationFailed": (None, DataArray),
-    "dcpp.dataaccessor.onHTTPResourceStream": (None, DataArray),
-}
+    spec.guid: (_KINDS[spec.object], _KINDS[spec.data]) for spec in STANDARD_HOOK_SPECS}
 
 _DEFAULT = object()  # "use HOOK_TYPES" in hook(object=..., data=...)
 
@@ -371,18 +349,11 @@ class Settings(MutableMapping):
         if value == ffi.NULL:
             return lib.CFG_TYPE_STRING, ""
         try:
+            typed = from_native(value)  # the host's own decoding of a ConfigValue
             t = value.type
-            if t == lib.CFG_TYPE_STRING:
-                return t, text(ffi.cast("ConfigStr*", value).value) or ""
-            if t == lib.CFG_TYPE_INT:
-                return t, int(ffi.cast("ConfigInt*", value).value)
-            if t == lib.CFG_TYPE_BOOL:
-                return t, ffi.cast("ConfigBool*", value).value != 0
-            if t == lib.CFG_TYPE_INT64:
-                return t, int(ffi.cast("ConfigInt64*", value).value)
-            return lib.CFG_TYPE_STRING, ""
         finally:
             table.release(value)
+        return (lib.CFG_TYPE_STRING, "") if typed is None else (t, typed[1])
 
     def __getitem__(self, key: str) -> Any:
         kind, value = self._read(key, lib.CFG_TYPE_UNKNOWN)

@@ -29,7 +29,7 @@ reports it as a ``PluginFailed`` event.
 report exceptions (as ``SubscriberException`` / ``PluginFailed`` events) and to know when a
 released subscriber can be freed. The ``.dcext`` convention (which file of a package is a
 Python plugin's entry) is :mod:`pyhost.python_package`; pyhost.dcext and pyhost.packages
-apply it.
+apply it and open the extracted entry with :func:`open_plugin`.
 """
 from __future__ import annotations
 
@@ -43,9 +43,8 @@ import sys
 import weakref
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
-from pyhost import python_package
 from pyhost._ffi import lib
 from pyhost.interfaces import ExportedTable, export
 from pyhost.loader import PluginError, PluginMeta
@@ -83,9 +82,7 @@ class PythonPlugin:
     def close(self) -> None:
         self.plugin._closed(refused_unload=self.plugin.loaded)
         for name in self._modules:
-            prefix = name + "."
-            for key in [k for k in sys.modules if k == name or k.startswith(prefix)]:
-                del sys.modules[key]
+            _forget(name)
         self._modules = ()
 
     def __repr__(self) -> str:
@@ -258,17 +255,3 @@ def attach(host: Any) -> ExportedTable:
     if host.bus.register_interface(HostRuntime.guid, table.pointer) is None:
         raise RuntimeError(f"{HostRuntime.guid} is already registered on this bus")
     return table
-
-
-# -- .dcext packages ----------------------------------------------------------------------------
-
-def python_entry(info: Any, names: Iterable[str], platform: Optional[str] = None
-                 ) -> Optional[str]:
-    """:func:`pyhost.python_package.python_entry`, refusing with a PluginError."""
-    try:
-        return python_package.python_entry(info, names, platform)
-    except python_package.PythonEntryError as exc:
-        raise PluginError(str(exc)) from None
-
-
-installed_entry = python_package.installed_entry

@@ -15,15 +15,8 @@ from pyhost.events import Category
 from pyhost.host import Host
 from pyhost.interfaces import Interface, bind_table, export, function
 from pyhost.loader import PluginError
-from pyhost.python_loader import (
-    ENTRY_POINT_PREFIX,
-    installed_entry,
-    kind_of,
-    open_plugin,
-    python_entry,
-)
-from pyhost.python_package import PythonEntryError
-from pyhost.python_package import python_entry as pure_python_entry
+from pyhost.python_loader import ENTRY_POINT_PREFIX, kind_of, open_plugin
+from pyhost.python_package import PythonEntryError, installed_entry, python_entry
 
 ROOT = Path(__file__).resolve().parents[1]
 PY_SAMPLES = ROOT / "sample_plugins" / "python"
@@ -996,17 +989,12 @@ def test_python_entry_of_a_dcext_package(tmp_path):
     assert python_entry(mixed, ["x64/native.so", "plugin.py"], "elf-x64") is None
     assert python_entry(mixed, ["x64/native.so", "plugin.py"], "elf-x86") == "plugin.py"
     assert python_entry({"elf-x64": "x64/a.so"}, ["x64/a.so"], "elf-x64") is None
-    with pytest.raises(PluginError, match="no such file"):
+    with pytest.raises(PythonEntryError, match="no such file"):
         python_entry({"elf-x64": "gone.py"}, ["info.xml"], "elf-x64")
-    with pytest.raises(PluginError, match="not a relative path"):
+    with pytest.raises(PythonEntryError, match="not a relative path"):
         python_entry({"elf-x64": "../evil.py"}, ["../evil.py"], "elf-x64")
     assert installed_entry(tmp_path, "chat/__init__.py") == tmp_path / "chat"
     assert installed_entry(tmp_path, "plugin.py") == tmp_path / "plugin.py"
-
-
-def test_the_pure_convention_refuses_with_its_own_error():
-    with pytest.raises(PythonEntryError, match="no such file"):
-        pure_python_entry({"elf-x64": "gone.py"}, [], "elf-x64")
 
 
 ALL_CODES = ("elf-x64", "elf-x86", "pe-x64", "pe-x86")
