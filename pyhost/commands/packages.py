@@ -11,14 +11,10 @@ import logging
 import sys
 
 from pyhost import dcext
-from pyhost.packages import PackageError, is_package
+from pyhost.cli import CommandError
+from pyhost.packages import is_package
 
 __all__ = ["install_package", "is_package", "register"]
-
-
-class _Refused(PackageError):
-    """Exit status 2 with one sentence. (A PluginError rather than cli.CommandError, which
-    is a different class when the CLI runs as ``python -m pyhost.cli``.)"""
 
 
 class _DropAll(logging.Filter):
@@ -56,7 +52,7 @@ def cmd_inspect(args) -> int:
         if args.json:
             print(json.dumps({"valid": False, "file": args.path, "error": str(exc),
                               "code": exc.code}, indent=2))
-        raise _Refused(str(exc)) from None
+        raise CommandError(str(exc)) from None
     if args.json:
         print(json.dumps(package.to_dict(), indent=2))
     else:
@@ -68,9 +64,9 @@ def cmd_pack(args) -> int:
     try:
         target, package = dcext.pack(args.directory, args.output)
     except dcext.DcextError as exc:
-        raise _Refused(str(exc)) from None
+        raise CommandError(str(exc)) from None
     except OSError as exc:
-        raise _Refused(f"cannot pack {args.directory}: "
+        raise CommandError(f"cannot pack {args.directory}: "
                            f"{exc.strerror or exc}{' (' + exc.filename + ')' if getattr(exc, 'filename', None) else ''}.") from None
     if args.json:
         print(json.dumps(dict(package.to_dict(), file=str(target)), indent=2))
@@ -90,7 +86,7 @@ def install_package(args: argparse.Namespace) -> int:
         package = dcext.read_package(args.path)
         package.select()
     except dcext.DcextError as exc:
-        raise _Refused(str(exc)) from None
+        raise CommandError(str(exc)) from None
     host = open_host(args, start=True)  # its dependencies must be loaded
     # A failure is reported once, in the refusal's sentence (which includes the host's
     # reason), not a second time by the host's own error log.
@@ -101,7 +97,7 @@ def install_package(args: argparse.Namespace) -> int:
         try:
             result = packages.install(host, package)
         except dcext.DcextError as exc:
-            raise _Refused(str(exc)) from None
+            raise CommandError(str(exc)) from None
     finally:
         logging.getLogger("pyhost.host").removeFilter(quiet)
         host.shutdown()
