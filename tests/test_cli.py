@@ -21,13 +21,14 @@ from pyhost.paths import sample_plugin
 DEV = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000002}"
 APP_DEMO = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000a00}"
 UNKNOWN = "{00000000-0000-0000-0000-000000000000}"
-# As the `pyhost` console script runs it (not `python -m pyhost.cli`, under which the
-# module is __main__ and pyhost.cli.CommandError would be another class).
-PYHOST = [sys.executable, "-c", "import sys; from pyhost.cli import main; sys.exit(main())"]
+# As the `pyhost` console script runs it. The child runs in the test's own directory, never
+# the checkout: there `pyhost/` (sources, no compiled module) would shadow the install.
+PYHOST = [sys.executable, "-m", "pyhost"]
+NEUTRAL_DIR = Path(__file__).resolve().parent
 
 
 def pyhost(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*PYHOST, "--home", str(home), *args],
+    return subprocess.run([*PYHOST, "--home", str(home), *args], cwd=NEUTRAL_DIR,
                           capture_output=True, text=True, timeout=120, input=stdin)
 
 
@@ -278,7 +279,8 @@ def _until(proc, text: str, timeout: float = 30) -> str:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_or_sigterm_end_the_run_cleanly(tmp_path, sig):
     ok(tmp_path, "install", str(sample_plugin("dev_plugin")))
-    proc = subprocess.Popen([*PYHOST, "--home", str(tmp_path), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([*PYHOST, "--home", str(tmp_path), "run"], cwd=NEUTRAL_DIR,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _until(proc, "pyhost: running Dev plugin until Ctrl-C")
         proc.send_signal(sig)

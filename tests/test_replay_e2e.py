@@ -28,10 +28,9 @@ APP_DEMO = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000a00}"
 
 
 def pyhost(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-c",
-                             "import sys; from pyhost.cli import main; sys.exit(main())",
-                             "--home", str(home), *args],
-                            capture_output=True, text=True, timeout=120,
+    # Run outside the checkout, whose sources would shadow the installed package.
+    result = subprocess.run([sys.executable, "-m", "pyhost", "--home", str(home), *args],
+                            cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=120,
                             env={**os.environ, "PYTHONWARNINGS": "ignore"})
     if check:
         assert result.returncode == 0, result.stderr

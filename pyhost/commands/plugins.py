@@ -71,9 +71,11 @@ def cmd_install(args) -> int:
     from pyhost.commands.packages import install_package, is_package
     if is_package(args.path):  # a .dcext package: pyhost.packages does the work
         return install_package(args)
+    from pyhost import python_loader
+    kind = python_loader.kind_of(args.path) or "native"  # .py file, package, entry point
     host = open_host(args, start=True)  # its dependencies must be loaded
     try:
-        record = host.install(args.path)
+        record = host.install(args.path, kind=kind)
     finally:
         host.shutdown()
     if args.json:
