@@ -19,9 +19,15 @@ def sample_plugin(name: str) -> Path:
 
 
 def sample_plugins() -> dict[str, Path]:
-    """Every compiled sample plugin, by name."""
+    """Every sample plugin, by name: compiled ones by their stem ("dev_plugin"), Python
+    ones by file name ("dev_plugin.py") or package directory name."""
     directory = _INSTALL_DIR / "sample_plugins"
-    return {p.stem: p for p in sorted(directory.glob("*.so"))}
+    found = {p.stem: p for p in sorted(directory.glob("*.so"))}
+    python = directory / "python"
+    found.update({p.name: p for p in sorted(python.glob("*.py"))})
+    found.update({p.name: p for p in sorted(python.iterdir())
+                  if (p / "__init__.py").is_file()} if python.is_dir() else {})
+    return found
 
 
 def sdk_include_dir() -> Path:
