@@ -13,6 +13,7 @@ those fail after files were written, and must be rolled back to exactly the stat
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import sqlite3
@@ -29,8 +30,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dcext_fixtures import (PKG_GUID, Raw, builds, info_xml, package_bytes,  # noqa: F401
-                            raw_zip, zip_package)
+from dcext_fixtures import (Raw, builds, info_xml, package_bytes, raw_zip,  # noqa: F401
+                            zip_package)
 from pyhost import dcext, packages
 from pyhost.dcext import DcextError, InvalidPackageError, read_package
 from pyhost.host import Host
@@ -535,8 +536,8 @@ def _mutate(draw, original: bytes) -> bytes:
 def test_mutated_packages_are_valid_or_refused_with_one_sentence(valid_members):
     outcomes = {"valid": 0}
 
-    @settings(max_examples=300, deadline=None, derandomize=False,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(max_examples=int(os.environ.get("PYHOST_MUTATION_EXAMPLES", "300")),
+              deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(mutations(valid_members))
     def check(data):
         try:

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from dcext_fixtures import (CHAT_GUARD_GUID, PKG_GUID, TOOLCHAINS, builds,  # noqa: F401
                             info_xml, package_bytes, zip_package)
 from pyhost import packages
-from pyhost.dcext import IncompatiblePackageError, read_package
+from pyhost.dcext import IncompatiblePackageError
 from pyhost.events import Category
 from pyhost.host import Host
 from pyhost.loader import PluginError

@@ -32,8 +32,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from dcext_fixtures import PKG_GUID, builds, package_bytes  # noqa: F401
 from pyhost.events import Category
 from pyhost.host import Host
