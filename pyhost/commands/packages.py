@@ -66,8 +66,9 @@ def cmd_pack(args) -> int:
     except dcext.DcextError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
-        raise CommandError(f"cannot pack {args.directory}: "
-                           f"{exc.strerror or exc}{' (' + exc.filename + ')' if getattr(exc, 'filename', None) else ''}.") from None
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        raise CommandError(f"cannot pack {args.directory}: {exc.strerror or exc}{where}.") \
+            from None
     if args.json:
         print(json.dumps(dict(package.to_dict(), file=str(target)), indent=2))
     else:
