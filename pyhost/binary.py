@@ -162,9 +162,12 @@ def _read(source: Source, name: str | None) -> tuple[str, bytes]:
 
 def _inspect_elf(data: bytes) -> BinaryInfo:
     elf = ELFFile(io.BytesIO(data))
-    # Read every header now: a file cut short fails here rather than inside dlopen.
-    ends = [seg["p_offset"] + seg["p_filesz"] for seg in elf.iter_segments()]
-    ends += [sec["sh_offset"] + sec["sh_size"] for sec in elf.iter_sections()
+    # Read every header now: a file cut short fails here rather than inside dlopen. Each
+    # header is parsed once (pyelftools re-parses on every iteration: it dominates load time).
+    segments = list(elf.iter_segments())
+    sections = list(elf.iter_sections())
+    ends = [seg["p_offset"] + seg["p_filesz"] for seg in segments]
+    ends += [sec["sh_offset"] + sec["sh_size"] for sec in sections
              if sec["sh_type"] != "SHT_NOBITS"]
     if max(ends, default=0) > len(data):
         raise ValueError("a segment or section extends past the end of the file")
@@ -173,7 +176,8 @@ def _inspect_elf(data: bytes) -> BinaryInfo:
     machine = _ELF_MACHINES.get(e_machine) or (
         e_machine.removeprefix("EM_").lower() if isinstance(e_machine, str)
         else f"unknown machine {e_machine:#x}")
-    init = next((sym.name for sym in _elf_dynamic_symbols(elf) if _is_plugin_init(sym)), None)
+    symbols = _elf_dynamic_symbols(sections, segments)
+    init = next((sym.name for sym in symbols if _is_plugin_init(sym)), None)
     return BinaryInfo(
         format="elf", bits=bits, machine=machine,
         platform=_PLATFORM_CODES.get(("elf", bits, machine)),
@@ -182,12 +186,12 @@ def _inspect_elf(data: bytes) -> BinaryInfo:
     )
 
 
-def _elf_dynamic_symbols(elf: ELFFile):
-    for section in elf.iter_sections():
+def _elf_dynamic_symbols(sections: list, segments: list):
+    for section in sections:
         if section["sh_type"] == "SHT_DYNSYM":
             return section.iter_symbols()
     # Section headers are optional at run time (sstrip); the dynamic segment still has them.
-    for segment in elf.iter_segments():
+    for segment in segments:
         if segment["p_type"] == "PT_DYNAMIC":
             return segment.iter_symbols()
     return iter(())

@@ -36,7 +36,8 @@ from pyhost.events import (
     PluginUpdated,
     SubscriberException,
 )
-from pyhost.loader import STATE_NAMES, NativePlugin, Plugin, PluginError, load_order
+from pyhost.loader import (STATE_NAMES, InspectionCache, NativePlugin, Plugin, PluginError,
+                           load_order)
 from pyhost.plugin_core import PluginCore
 from pyhost.registry import PluginRecord, Registry, UnknownPluginError
 from pyhost.services.app_tables import AppServices
@@ -48,6 +49,7 @@ log = logging.getLogger("pyhost.host")
 
 HOST_NAME = f"pyhost {__version__}"
 REGISTRY_FILE = "registry.sqlite3"
+INSPECTION_CACHE_FILE = "inspected-binaries.json"
 
 # Every standard hook of ABI.md exists from the start, so plugins can bind them.
 STANDARD_HOOKS = (
@@ -119,6 +121,7 @@ class Host:
         self.effects = self.app_services.effects
         self.fire = StandardHooks(self)
         self._python_runtime = python_loader.attach(self)  # pyhost.host.Runtime
+        self._inspected = InspectionCache(self.home / INSPECTION_CACHE_FILE)
         self._owners: dict[tuple[str, int], PluginCore] = {}
         self._loaded: dict[str, _Loaded] = {}  # in load order
         self._mapped_until_exit: list[_Loaded] = []
@@ -350,6 +353,10 @@ class Host:
         if opener is None:
             raise PluginError(f"{path}: unknown plugin kind {kind!r}.")
         try:
+            if kind == "native":
+                plugin = opener(path, inspected=self._inspected)
+                self._inspected.save()
+                return plugin
             return opener(path)
         except PluginError as exc:
             self.events.emit(PluginFailed, guid=None, name=None, path=str(path),

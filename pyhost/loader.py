@@ -7,6 +7,7 @@ dependencies; the host drives the lifecycle.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,17 +75,22 @@ class NativePlugin:
         self._main = main_fn
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> "NativePlugin":
+    def open(cls, path: str | os.PathLike[str],
+             inspected: "InspectionCache | None" = None) -> "NativePlugin":
         """Inspects, dlopens and initialises the library; raises PluginError, leaving nothing
-        open, when it is not a plugin this host can load."""
+        open, when it is not a plugin this host can load. With ``inspected``, a file that
+        passed the inspection before and has not changed since is not parsed again."""
         path = Path(path).resolve()
         name = path.name
         if not path.is_file():
             raise PluginError(f"{path}: no such plugin file.")
-        try:
-            binary.check_loadable(path)
-        except binary.BinaryError as exc:
-            raise PluginError(str(exc)) from None
+        if inspected is None or not inspected.passed(path):
+            try:
+                binary.check_loadable(path)
+            except binary.BinaryError as exc:
+                raise PluginError(str(exc)) from None
+            if inspected is not None:
+                inspected.remember(path)
         handle = lib.dlopen(os.fsencode(path), lib.RTLD_NOW | lib.RTLD_LOCAL)
         if handle == ffi.NULL:
             reason = _text(lib.dlerror())
@@ -110,6 +116,53 @@ class NativePlugin:
             lib.dlclose(self._handle)
             self._handle = None
             self._main = None
+
+
+class InspectionCache:
+    """Files that passed the pre-dlopen inspection, by (device, inode, size, mtime).
+
+    Parsing an ELF with pyelftools costs milliseconds; a host starting with many plugins
+    would spend most of its start-up re-checking files that have not changed since they were
+    installed. A file replaced or modified in any way gets a new signature and is checked
+    again. Kept as a small JSON file in the host's home; a missing or damaged one is empty.
+    """
+
+    def __init__(self, path: Path):
+        self._path = path
+        self._dirty = False
+        try:
+            loaded = json.loads(path.read_text())
+            self._passed = {k: tuple(v) for k, v in loaded.items()} \
+                if isinstance(loaded, dict) else {}
+        except (OSError, ValueError, TypeError):
+            self._passed = {}
+
+    @staticmethod
+    def _signature(path: Path) -> tuple:
+        st = path.stat()
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def passed(self, path: Path) -> bool:
+        try:
+            return self._passed.get(str(path)) == self._signature(path)
+        except OSError:
+            return False
+
+    def remember(self, path: Path) -> None:
+        self._passed[str(path)] = self._signature(path)
+        self._dirty = True
+
+    def save(self) -> None:
+        """Writes the cache if it changed (atomically; failures only cost speed)."""
+        if not self._dirty:
+            return
+        tmp = self._path.with_name(self._path.name + ".tmp")
+        try:
+            tmp.write_text(json.dumps(self._passed))
+            os.replace(tmp, self._path)
+            self._dirty = False
+        except OSError:
+            tmp.unlink(missing_ok=True)
 
 
 def _read_meta(name: str, info, main_fn) -> PluginMeta:
