@@ -462,3 +462,32 @@ def test_cpp_sample_plugin_runs(host, sample):
     assert host.hooks["dcpp.ui.onChatCommand"].run(None, cmd) is True
     guid = host.plugins()[0].guid
     assert host.registry.get_setting(guid, "greetings") == ("int", 1)
+
+
+# -- the inspection cache ----------------------------------------------------------------
+
+def test_unchanged_plugins_are_not_inspected_again_at_start(home, sample, monkeypatch, tmp_path):
+    from pyhost import binary
+    copy = tmp_path / "dev_copy.so"
+    copy.write_bytes(sample("dev_plugin").read_bytes())
+    with Host(home, timers=False) as h:
+        h.install(copy)
+    calls = []
+    real = binary.check_loadable
+    monkeypatch.setattr(binary, "check_loadable", lambda p, **kw: calls.append(p) or real(p, **kw))
+    with Host(home, timers=False) as h:
+        assert h.loaded() == [DEV]
+    assert calls == []
+
+
+def test_a_changed_plugin_file_is_inspected_again(home, sample, tmp_path):
+    copy = tmp_path / "dev_copy.so"
+    copy.write_bytes(sample("dev_plugin").read_bytes())
+    with Host(home, timers=False) as h:
+        h.install(copy)
+    copy.write_bytes(b"\x7fELF" + b"\0" * 12)  # replaced in place by something broken
+    with Host(home, timers=False) as h:
+        assert h.loaded() == []
+        failed = h.events.poll(Category.ERROR)
+        assert failed and "dev_copy.so" in failed[-1].reason
+        assert "corrupt" in failed[-1].reason or "truncated" in failed[-1].reason
