@@ -146,6 +146,7 @@ class Host:
             self._require_open()
             self._recover_packages()
             self._load_enabled()
+            self._save_inspected()
             self.running = True
             if self._timer is not None:
                 self._timer.start()
@@ -231,8 +232,11 @@ class Host:
             except UnknownPluginError:
                 existing = None
             if existing is None:
-                return self._install_new(plugin)
-            return self._update(existing, plugin)
+                record = self._install_new(plugin)
+            else:
+                record = self._update(existing, plugin)
+            self._save_inspected()
+            return record
 
     def _install_new(self, plugin: Plugin) -> PluginRecord:
         meta = plugin.meta
@@ -297,6 +301,7 @@ class Host:
                 if not self._load(plugin, lib.ON_LOAD_RUNTIME):
                     raise PluginError(f"{record.name} refused to load "
                                       "(its main returned False for ON_LOAD_RUNTIME).")
+                self._save_inspected()
             self.registry.set_enabled(guid, True)
 
     def disable(self, guid: str) -> None:
@@ -354,14 +359,16 @@ class Host:
             raise PluginError(f"{path}: unknown plugin kind {kind!r}.")
         try:
             if kind == "native":
-                plugin = opener(path, inspected=self._inspected)
-                self._inspected.save()
-                return plugin
+                return opener(path, inspected=self._inspected)
             return opener(path)
         except PluginError as exc:
             self.events.emit(PluginFailed, guid=None, name=None, path=str(path),
                              reason=str(exc))
             raise
+
+    def _save_inspected(self) -> None:
+        """Persists the inspection cache for the installed plugins' files only."""
+        self._inspected.save(r.path for r in self.registry.plugins())
 
     def _check_dependencies_loaded(self, plugin: Plugin, close: bool = True) -> None:
         missing = [d for d in plugin.meta.dependencies if d not in self._loaded]

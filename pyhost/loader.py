@@ -152,9 +152,14 @@ class InspectionCache:
         self._passed[str(path)] = self._signature(path)
         self._dirty = True
 
-    def save(self) -> None:
-        """Writes the cache if it changed (atomically; failures only cost speed)."""
-        if not self._dirty:
+    def save(self, keep: Iterable[str]) -> None:
+        """Writes the cache if it changed, keeping only the files in ``keep`` (the installed
+        plugins: a refused file leaves no trace). Atomic; a failure only costs speed."""
+        keep = set(keep)
+        stale = [p for p in self._passed if p not in keep]
+        for path in stale:
+            del self._passed[path]
+        if not (self._dirty or stale):
             return
         tmp = self._path.with_name(self._path.name + ".tmp")
         try:

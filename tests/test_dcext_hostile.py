@@ -357,11 +357,13 @@ def test_read_package_refuses_each_case_with_one_sentence(case, ctx):
 # -- through the CLI, on a home with a package installed ----------------------------------
 
 def _listing(home: Path) -> dict:
-    """Every file and directory under home (but the registry database files)."""
+    """Every file and directory under home (but the registry database files, compared on
+    their own, and the inspection cache, which host start-up refreshes whatever comes next:
+    here the copied home's plugin has a new path, so it is re-inspected at start)."""
     out = {}
     for path in sorted(home.rglob("*")):
         rel = path.relative_to(home).as_posix()
-        if rel.startswith("registry.sqlite3"):
+        if rel.startswith("registry.sqlite3") or rel == "inspected-binaries.json":
             continue
         out[rel] = "dir" if path.is_dir() else path.stat().st_size
     return out
