@@ -42,8 +42,8 @@ from pyhost.plugin_core import PluginCore
 from pyhost.registry import PluginRecord, Registry, UnknownPluginError
 from pyhost.services.app_tables import AppServices
 from pyhost.services.config import ConfigService
-from pyhost.standard_hooks import StandardHooks
-from pyhost.timers import Timer
+from pyhost.standard_hooks import SPECS as HOOK_SPECS, StandardHooks
+from pyhost.timers import Timer, tick_ms
 
 log = logging.getLogger("pyhost.host")
 
@@ -52,23 +52,7 @@ REGISTRY_FILE = "registry.sqlite3"
 INSPECTION_CACHE_FILE = "inspected-binaries.json"
 
 # Every standard hook of ABI.md exists from the start, so plugins can bind them.
-STANDARD_HOOKS = (
-    "dcpp.chat.onIncomingChat", "dcpp.chat.onOutgoingChat",
-    "dcpp.chat.onIncomingPM", "dcpp.chat.onOutgoingPM",
-    "dcpp.timer.onSecond", "dcpp.timer.onMinute",
-    "dcpp.hubs.onOnline", "dcpp.hubs.onOffline",
-    "dcpp.users.onOnline", "dcpp.users.onOffline",
-    "dcpp.network.onHubDataIn", "dcpp.network.onHubDataOut",
-    "dcpp.network.onClientDataIn", "dcpp.network.onClientDataOut",
-    "dcpp.network.onUDPDataIn", "dcpp.network.onUDPDataOut",
-    "dcpp.queue.onAdded", "dcpp.queue.onMoved", "dcpp.queue.onRemoved",
-    "dcpp.queue.onFinished",
-    "dcpp.ui.onCreated", "dcpp.ui.onChatTags", "dcpp.ui.onChatDisplay",
-    "dcpp.ui.onChatCommand", "dcpp.ui.onChatCommandPM",
-    "dcpp.dataaccessor.onHTTPResourceNotification",
-    "dcpp.dataaccessor.onHTTPResourceNotificationFailed",
-    "dcpp.dataaccessor.onHTTPResourceStream",
-)
+STANDARD_HOOKS = tuple(spec.guid for spec in HOOK_SPECS)
 
 # How each kind of plugin file is opened; Python plugins register theirs.
 Opener = Callable[[str], Plugin]
@@ -180,7 +164,6 @@ class Host:
 
     def tick(self, now_ms: Optional[int] = None, minute: bool = False) -> None:
         """Fires dcpp.timer.onSecond (and onMinute when ``minute``) with ``now_ms``."""
-        from pyhost.timers import tick_ms
         self._tick_buffer[0] = tick_ms() if now_ms is None else now_ms
         self.hooks["dcpp.timer.onSecond"].run(None, self._tick_buffer)
         if minute:

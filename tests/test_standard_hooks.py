@@ -2,10 +2,13 @@
 its result comes back (handled; StringData.out for chat display; the tagged text for chat
 tags). Subscribers here are Python callables on the host's bus that read the raw pointers
 the way a C plugin would."""
+import re
+
 import pytest
 
 from pyhost._ffi import ffi, lib
 from pyhost.host import STANDARD_HOOKS
+from pyhost.paths import sdk_include_dir
 from pyhost.services.app import Hub, ProtocolType, QueueItem, User
 from pyhost.standard_hooks import SPECS, FireResult, spec, split_command
 
@@ -74,7 +77,12 @@ class Seen:
 
 
 def test_the_spec_table_is_exactly_abi_md():
-    assert [x.guid for x in SPECS] == list(STANDARD_HOOKS)
+    # The SDK header's hook macros are written from ABI.md independently of the table.
+    header = (sdk_include_dir() / "dcplugin.h").read_text()
+    declared = re.findall(r'#define HOOK_\w+\s+"([^"]+)"', header)
+    assert len(declared) == 28
+    assert [x.guid for x in SPECS] == declared
+    assert list(STANDARD_HOOKS) == declared
     assert spec("chat.onIncomingChat") is spec("dcpp.chat.onIncomingChat") \
         is spec("incoming_chat")
     with pytest.raises(KeyError):
