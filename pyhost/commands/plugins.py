@@ -25,10 +25,12 @@ def open_host(args: argparse.Namespace, start: bool = False) -> Host:
 
 def register(subparsers, common) -> None:
     p = subparsers.add_parser("install", parents=[common], help="install a plugin",
-                              description="Install a plugin library (.so) and load it "
-                                          "(ON_INSTALL); a higher version of an installed "
-                                          "plugin updates it.")
-    p.add_argument("path", help="plugin file")
+                              description="Install a plugin and load it (ON_INSTALL): a "
+                                          "compiled library (.so), a .dcext package, a "
+                                          "Python plugin (.py file or package directory) or "
+                                          "entry-point:NAME (group pyhost.plugins). A higher "
+                                          "version of an installed plugin updates it.")
+    p.add_argument("path", help="plugin file, package, directory or entry-point:NAME")
     p.add_argument("--json", action="store_true", help="print the installed record as JSON")
     p.set_defaults(handler=cmd_install)
 
