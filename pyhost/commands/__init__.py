@@ -1,1 +1,0 @@
-"""Subcommands of the ``pyhost`` command, one module per group (see pyhost.cli)."""
