@@ -11,12 +11,12 @@ import textwrap
 import time
 from pathlib import Path
 
-from pyhost._ffi import ffi
-from pyhost.bus import EventBatch
-from pyhost.host import Host
+from pyhost.abi._ffi import ffi
+from pyhost.abi.bus import EventBatch
+from pyhost.host.host import Host
 
 PLUGIN = '''
-from pyhost.plugin import Plugin, hook
+from pyhost.plugin.plugin import Plugin, hook
 plugin = Plugin(guid="{6b0c3c1e-0000-4000-8000-00000000be01}", name="bench", version=1.0)
 
 @hook("dcpp.chat.onIncomingChat")

@@ -6,7 +6,11 @@ plugins in Python against the same C API, and fire hooks through a native event 
 
 __version__ = "0.1.0"
 
-from pyhost.bus import (  # noqa: E402  (re-exported names)
+from pyhost import _aliases  # noqa: E402  (old flat import paths, see the module)
+
+_aliases.install()
+
+from pyhost.abi.bus import (  # noqa: E402  (re-exported names)
     BREAK,
     HANDLED,
     Bus,

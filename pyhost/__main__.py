@@ -1,6 +1,6 @@
 """``python -m pyhost`` runs the ``pyhost`` command."""
 import sys
 
-from pyhost.cli import main
+from pyhost.cli.main import main
 
 sys.exit(main())

@@ -1,8 +1,8 @@
 """Shared fixtures: a fresh host home, and the compiled sample plugins."""
 import pytest
 
-from pyhost.host import Host
-from pyhost.paths import sample_plugin
+from pyhost.host.host import Host
+from pyhost.abi.paths import sample_plugin
 
 
 @pytest.fixture

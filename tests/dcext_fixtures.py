@@ -25,7 +25,7 @@ from typing import Optional
 
 import pytest
 
-from pyhost.paths import sdk_include_dir
+from pyhost.abi.paths import sdk_include_dir
 
 REPO = Path(__file__).resolve().parents[1]
 CHAT_GUARD_C = REPO / "sample_plugins" / "chat_guard.c"

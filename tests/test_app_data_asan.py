@@ -86,9 +86,9 @@ def build_plugin(tmp_path: Path, source: Path, name: str) -> Path:
 
 DRIVER = textwrap.dedent("""
     import json, sys
-    from pyhost._ffi import lib
-    from pyhost.host import Host
-    from pyhost.replay import replay
+    from pyhost.abi._ffi import lib
+    from pyhost.host.host import Host
+    from pyhost.testbench.replay import replay
     home, plugin, events, trace = sys.argv[1:5]
     with Host(home, timers=False) as host:
         record = host.install(plugin)

@@ -10,9 +10,10 @@ import shutil
 
 import pytest
 
-from pyhost import bench, cli
-from pyhost.loader import NativePlugin
-from pyhost.paths import sample_plugin
+from pyhost import cli
+from pyhost.bench import bench
+from pyhost.host.loader import NativePlugin
+from pyhost.abi.paths import sample_plugin
 
 TINY = bench.Settings(repetitions=2, sample_seconds=0.002, load_repetitions=1)
 

@@ -21,14 +21,14 @@ FIXTURES = REPO / "tests" / "fixtures" / "binary"
 
 
 def _load_binary_module():
-    """pyhost.binary from this tree, even while pyhost/__init__.py cannot be imported.
+    """pyhost.host.binary from this tree, even while pyhost/__init__.py cannot be imported.
 
     binary.py imports nothing from pyhost, so when the package import fails (e.g. its compiled
     module is not built yet) or resolves to another copy, the file is loaded on its own.
     """
-    path = REPO / "pyhost" / "binary.py"
+    path = REPO / "pyhost" / "host" / "binary.py"
     try:
-        from pyhost import binary
+        from pyhost.host import binary
         if Path(binary.__file__).resolve() == path.resolve():
             return binary
     except ImportError:

@@ -4,8 +4,8 @@ import logging
 import pytest
 
 from pyhost import BREAK, HANDLED, Bus, BusError, EventBatch
-from pyhost._ffi import ffi, lib
-from pyhost.paths import sample_plugin
+from pyhost.abi._ffi import ffi, lib
+from pyhost.abi.paths import sample_plugin
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from pyhost import __version__
-from pyhost.cli import CommandError, build_parser, main
-from pyhost.commands.plugins import parse_setting
-from pyhost.paths import sample_plugin
+from pyhost.cli.errors import CommandError
+from pyhost.cli.main import build_parser, main
+from pyhost.cli.plugins import parse_setting
+from pyhost.abi.paths import sample_plugin
 
 DEV = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000002}"
 APP_DEMO = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000a00}"

@@ -17,9 +17,9 @@ import pytest
 
 from dcext_fixtures import (CHAT_GUARD_GUID, PKG_GUID, TOOLCHAINS, builds, info_xml,  # noqa: F401
                             zip_package)
-from pyhost import dcext
-from pyhost.binary import host_platform
-from pyhost.dcext import (IncompatiblePackageError, InvalidPackageError, Limits, NotAZipError,
+from pyhost.packages import dcext
+from pyhost.host.binary import host_platform
+from pyhost.packages.dcext import (IncompatiblePackageError, InvalidPackageError, Limits, NotAZipError,
                           read_package)
 
 EXPECTED = {  # platform code -> (format, bits, machine)
@@ -291,7 +291,7 @@ def test_the_format_descriptions_example_matches_the_schema():
 def test_the_schema_is_shipped_inside_the_installed_package():
     import pyhost
     assert dcext.SCHEMA_PATH.is_file()
-    assert dcext.SCHEMA_PATH.parent.parent == Path(pyhost.__file__).resolve().parent
+    assert dcext.SCHEMA_PATH.is_relative_to(Path(pyhost.__file__).resolve().parent)
 
 
 # -- limits -------------------------------------------------------------------------------

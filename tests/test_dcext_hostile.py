@@ -32,9 +32,10 @@ from hypothesis import strategies as st
 
 from dcext_fixtures import (Raw, builds, info_xml, package_bytes, raw_zip,  # noqa: F401
                             zip_package)
-from pyhost import dcext, packages
-from pyhost.dcext import DcextError, InvalidPackageError, read_package
-from pyhost.host import Host
+from pyhost.packages import dcext
+from pyhost import packages
+from pyhost.packages.dcext import DcextError, InvalidPackageError, read_package
+from pyhost.host.host import Host
 
 OTHER = "{7d3c9a10-4b6e-4f0a-8c2d-00000000aaaa}"   # a plugin that is not installed
 OTHER2 = "{7d3c9a10-4b6e-4f0a-8c2d-00000000bbbb}"

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from pyhost.events import (
+from pyhost.host.events import (
     Category,
     Event,
     EventsDropped,

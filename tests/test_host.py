@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from pyhost import __version__
-from pyhost._ffi import ffi, lib
-from pyhost.events import Category
-from pyhost.host import Host, default_home
-from pyhost.loader import PluginError
-from pyhost.registry import PluginRecord
+from pyhost.abi._ffi import ffi, lib
+from pyhost.host.events import Category
+from pyhost.host.host import Host, default_home
+from pyhost.host.loader import PluginError
+from pyhost.host.registry import PluginRecord
 
 DEV = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000002}"
 REFUSES_UNLOAD = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000004}"
@@ -467,7 +467,7 @@ def test_cpp_sample_plugin_runs(host, sample):
 # -- the inspection cache ----------------------------------------------------------------
 
 def test_unchanged_plugins_are_not_inspected_again_at_start(home, sample, monkeypatch, tmp_path):
-    from pyhost import binary
+    from pyhost.host import binary
     copy = tmp_path / "dev_copy.so"
     copy.write_bytes(sample("dev_plugin").read_bytes())
     with Host(home, timers=False) as h:

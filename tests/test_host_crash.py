@@ -15,18 +15,18 @@ import time
 
 import pytest
 
-from pyhost.events import Category
-from pyhost.host import Host
-from pyhost.registry import Registry
+from pyhost.host.events import Category
+from pyhost.host.host import Host
+from pyhost.host.registry import Registry
 
 ROUNDS = int(os.environ.get("PYHOST_HOST_CRASH_ROUNDS", "50"))
 DEV = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000002}"
 
 CHILD = textwrap.dedent("""
     import sys
-    from pyhost._ffi import ffi
-    from pyhost.host import Host
-    from pyhost.paths import sample_plugin
+    from pyhost.abi._ffi import ffi
+    from pyhost.host.host import Host
+    from pyhost.abi.paths import sample_plugin
 
     home = sys.argv[1]
     v1, v2 = sample_plugin("dev_plugin"), sample_plugin("dev_plugin_v2")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pyhost._ffi import ffi
-from pyhost.events import Category
-from pyhost.loader import PluginError
+from pyhost.abi._ffi import ffi
+from pyhost.host.events import Category
+from pyhost.host.loader import PluginError
 
 ROOT = Path(__file__).resolve().parents[1]
 INTEROP_PY = ROOT / "sample_plugins" / "python" / "interop_py"
@@ -151,7 +151,7 @@ def test_c_plugin_depending_on_a_missing_python_plugin_is_refused(host, sample):
 
 
 def test_dependency_order_across_languages_at_startup(home, sample):
-    from pyhost.host import Host
+    from pyhost.host.host import Host
     with Host(home, timers=False) as h:
         # installed in dependency order, then reordered against it
         h.install(sample("interop_c_owner"))
@@ -177,7 +177,7 @@ def test_disabling_a_python_plugin_with_a_c_dependent_is_refused(trio):
 
 def test_a_c_dependent_blocks_when_its_python_dependency_fails(home, sample, tmp_path):
     import shutil
-    from pyhost.host import Host
+    from pyhost.host.host import Host
     copy = tmp_path / "interop_py"
     shutil.copytree(INTEROP_PY, copy)
     with Host(home, timers=False) as h:
@@ -244,10 +244,10 @@ def test_unload_and_reload_the_whole_chain_leaves_nothing_behind(trio):
 
 ASAN_SCRIPT = r'''
 import gc, sys, tempfile, threading, weakref
-import pyhost.plugin as P
-from pyhost._ffi import ffi
-from pyhost.host import Host
-from pyhost.paths import sample_plugin
+import pyhost.plugin.plugin as P
+from pyhost.abi._ffi import ffi
+from pyhost.host.host import Host
+from pyhost.abi.paths import sample_plugin
 
 mode, interop_py = sys.argv[1], sys.argv[2]
 born = []

@@ -17,11 +17,12 @@ import pytest
 from dcext_fixtures import (CHAT_GUARD_GUID, PKG_GUID, TOOLCHAINS, builds,  # noqa: F401
                             info_xml, package_bytes, zip_package)
 from pyhost import packages
-from pyhost.dcext import IncompatiblePackageError
-from pyhost.events import Category
-from pyhost.host import Host
-from pyhost.loader import PluginError
-from pyhost.packages import PackageError, plugins_root
+from pyhost.host import plugin_files
+from pyhost.packages.dcext import IncompatiblePackageError
+from pyhost.host.events import Category
+from pyhost.host.host import Host
+from pyhost.host.loader import PluginError
+from pyhost.packages.installer import PackageError, plugins_root
 
 
 def mapped(path) -> bool:
@@ -75,7 +76,7 @@ def test_install_picks_elf_x64_from_a_multi_platform_package(host, builds, tmp_p
     assert host.loaded() == [CHAT_GUARD_GUID] and mapped(record.path)
     assert host.install_dir(CHAT_GUARD_GUID) == version_dir
     # the plugin works: chat_guard handles messages containing "spam"
-    from pyhost._ffi import ffi
+    from pyhost.abi._ffi import ffi
     chat = host.hooks["dcpp.chat.onIncomingChat"]
     assert chat.run(None, ffi.new("char[]", b"buy spam")) is True
     assert tree(root) == [CHAT_GUARD_GUID + "/", f"{CHAT_GUARD_GUID}/{version_dir.name}/",
@@ -260,7 +261,7 @@ def test_recovery_waits_for_nobody_and_skips_while_another_process_operates(home
         packages.install(h, pkg(builds))
     leftover = home / "local" / "Plugins" / ".staging" / "install-z"
     leftover.mkdir(parents=True)
-    with packages._Lock(home):  # as another process in the middle of an install would
+    with plugin_files.HomeLock(home):  # as another process in the middle of an install would
         h = Host(home, timers=False)
         h.start()
         h.shutdown()
@@ -334,6 +335,6 @@ def test_cli_install_of_an_invalid_package_never_starts_the_host(tmp_path, build
     bad.write_bytes(zip_package({"info.xml": "<dcext/>"}))
     out = pyhost("install", str(bad), home=home, cwd=tmp_path)
     assert out.returncode == 2 and "does not match the dcext schema" not in out.stdout
-    from pyhost.registry import Registry
+    from pyhost.host.registry import Registry
     with Registry(home / "registry.sqlite3") as r:
         assert r.get_setting(PKG_GUID, "last_state") == ("string", "marker")  # never loaded

@@ -13,7 +13,7 @@ and then, after a new Host has started on the home (which runs package recovery)
 - no staging leftovers and no version directory but the one the registry points into;
 - the plugin loads, and the code that runs is the registry's version.
 
-Kills land inside the steps of an operation because pyhost.packages calls ``_checkpoint``
+Kills land inside the steps of an operation because pyhost.packages calls ``pyhost.host.plugin_files.checkpoint``
 between its steps: the child journals each step it reaches (so the test reports where the
 kills landed) and pauses there for up to 4 ms (half of the time in odd rounds, a tenth of
 the time in even ones).
@@ -33,9 +33,9 @@ import time
 from pathlib import Path
 
 from dcext_fixtures import PKG_GUID, builds, package_bytes  # noqa: F401
-from pyhost.events import Category
-from pyhost.host import Host
-from pyhost.registry import Registry
+from pyhost.host.events import Category
+from pyhost.host.host import Host
+from pyhost.host.registry import Registry
 
 ROUNDS = int(os.environ.get("PYHOST_PACKAGE_CRASH_ROUNDS", "80"))
 VERSIONS = ("1.0", "2.0", "3.0")
@@ -43,8 +43,10 @@ VERSIONS = ("1.0", "2.0", "3.0")
 SERVER = r'''
 import json, logging, os, random, sys, time, traceback
 
-from pyhost import dcext, packages
-from pyhost.host import Host
+from pyhost.packages import dcext
+from pyhost import packages
+from pyhost.host import plugin_files
+from pyhost.host.host import Host
 
 GUID = sys.argv[1]
 dcext._schema()  # built once here, inherited by every child
@@ -82,7 +84,7 @@ def child(args, ready):
             journal.flush()
             if stall_rng.random() < args["stall"]:
                 time.sleep(stall_rng.uniform(0, 0.004))
-        packages._checkpoint = checkpoint
+        plugin_files.checkpoint = checkpoint
         host = Host(args["home"], timers=False)
         host.start()
         os.write(ready, b"r")

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from pyhost._ffi import ffi, lib
-from pyhost.events import Category
-from pyhost.host import Host
-from pyhost.interfaces import Interface, bind_table, export, function
-from pyhost.loader import PluginError
-from pyhost.python_loader import ENTRY_POINT_PREFIX, kind_of, open_plugin
-from pyhost.python_package import PythonEntryError, installed_entry, python_entry
+from pyhost.abi._ffi import ffi, lib
+from pyhost.host.events import Category
+from pyhost.host.host import Host
+from pyhost.abi.interfaces import Interface, bind_table, export, function
+from pyhost.host.loader import PluginError
+from pyhost.host.python_loader import ENTRY_POINT_PREFIX, kind_of, open_plugin
+from pyhost.packages.python_package import PythonEntryError, installed_entry, python_entry
 
 ROOT = Path(__file__).resolve().parents[1]
 PY_SAMPLES = ROOT / "sample_plugins" / "python"
@@ -26,7 +26,7 @@ DEV_PY = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000502}"
 CHAT_COMMANDS = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000501}"
 
 HEADER = '''
-from pyhost.plugin import *
+from pyhost.plugin.plugin import *
 plugin = Plugin(guid="{guid}", name="Test plugin", version={version}, author="tests")
 '''
 
@@ -184,13 +184,13 @@ def test_a_module_that_does_not_import_is_refused_in_one_sentence(host, tmp_path
 
 @pytest.mark.parametrize("body, reason", [
     ("X = 1\n", "declares no plugin"),
-    (f"from pyhost.plugin import Plugin\na = Plugin(guid='{GUID}', name='A', version=1)\n"
+    (f"from pyhost.plugin.plugin import Plugin\na = Plugin(guid='{GUID}', name='A', version=1)\n"
      f"b = Plugin(guid='{GUID}x', name='B', version=1)\n", "declares 2 plugins"),
-    ("from pyhost.plugin import Plugin\np = Plugin(guid='', name='A', version=1)\n",
+    ("from pyhost.plugin.plugin import Plugin\np = Plugin(guid='', name='A', version=1)\n",
      "needs a non-empty guid"),
-    (f"from pyhost.plugin import Plugin\np = Plugin(guid='{GUID}', name='A', version=1, "
+    (f"from pyhost.plugin.plugin import Plugin\np = Plugin(guid='{GUID}', name='A', version=1, "
      "api_version=7)\n", "API version 7"),
-    (f"from pyhost.plugin import Plugin\np = Plugin(guid='{GUID}', name='A', version='1')\n",
+    (f"from pyhost.plugin.plugin import Plugin\np = Plugin(guid='{GUID}', name='A', version='1')\n",
      "version must be a number"),
 ])
 def test_bad_declarations_are_refused(host, tmp_path, body, reason):
@@ -469,7 +469,7 @@ def test_python_to_python_hooks_with_break_and_handled(host, tmp_path):
             plugin.settings["result"] = shout.run(None, message)
         """, name="owner/plugin.py")
     binder = write(tmp_path, f"""
-        from pyhost.plugin import Plugin, hook, HANDLED, BREAK
+        from pyhost.plugin.plugin import Plugin, hook, HANDLED, BREAK
         plugin = Plugin(guid="{GUID}b", name="Binder", version=1.0, dependencies=["{GUID}"])
         seen = []
 
@@ -599,7 +599,7 @@ def test_string_data_made_by_a_plugin_to_fire_its_own_hook(host, tmp_path):
             text.out = text.text.upper()
         """), kind="python")
     plugin = plugin_of(host)
-    from pyhost.plugin import StringData
+    from pyhost.plugin.plugin import StringData
     data = StringData.new("quiet")
     assert plugin.hooks["test.python.onText"].run(None, data) is False
     assert data.out == "QUIET" and data.text == "quiet"
@@ -692,7 +692,7 @@ def test_standard_tables_as_objects(host, tmp_path):
 def test_missing_interface_raises_a_clear_error(home, tmp_path):
     with Host(home, timers=False, **no_application()) as h:
         h.install(write(tmp_path, ""), kind="python")
-        from pyhost.views import InterfaceUnavailable
+        from pyhost.abi.views import InterfaceUnavailable
         with pytest.raises(InterfaceUnavailable, match="dcpp.queue.DCQueue"):
             plugin_of(h).queue
         assert plugin_of(h).interface("DCQueue") is None
@@ -913,7 +913,7 @@ def make_distribution(root: Path) -> Path:
     package = root / "pyhost_hello_plugin"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text(textwrap.dedent(f'''
-        from pyhost.plugin import Plugin, hook
+        from pyhost.plugin.plugin import Plugin, hook
         from .answers import ANSWER
 
         plugin = Plugin(guid="{GUID}", name="Hello from a distribution", version=1.5)
@@ -1002,10 +1002,10 @@ ALL_CODES = ("elf-x64", "elf-x86", "pe-x64", "pe-x86")
 
 def python_dcext(tmp_path, version="1.0", *, codes=ALL_CODES, declared=None) -> Path:
     """A .dcext holding a package plugin "greeter" (entry greeter/__init__.py)."""
-    from pyhost import dcext
+    from pyhost.packages import dcext
     src = tmp_path / f"greeter-src-{version}-{'-'.join(codes)}"
     write(src, f"""
-        from pyhost.plugin import LOAD_STATES, Plugin, hook
+        from pyhost.plugin.plugin import LOAD_STATES, Plugin, hook
         from .replies import REPLY
         plugin = Plugin(guid="{GUID}", name="Packaged greeter", version={declared or version},
                         settings={{"installed_from": ""}})
@@ -1031,7 +1031,7 @@ def python_dcext(tmp_path, version="1.0", *, codes=ALL_CODES, declared=None) -> 
 
 
 def test_a_python_dcext_validates_and_describes_its_entry(tmp_path):
-    from pyhost import dcext
+    from pyhost.packages import dcext
     package = dcext.read_package(python_dcext(tmp_path))
     selection = package.select("elf-x64")
     assert selection.library == "greeter/__init__.py"  # kept next to its modules

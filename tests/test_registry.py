@@ -1,4 +1,4 @@
-"""Tests of pyhost/registry.py: every operation and rule, persistence, errors, and the
+"""Tests of pyhost/host/registry.py: every operation and rule, persistence, errors, and the
 SIGKILL crash test (a child process doing random registry operations is killed at a random
 moment, then the registry must be intact and agree with the child's journal)."""
 
@@ -19,16 +19,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
 
 REPO = Path(__file__).resolve().parent.parent
-REGISTRY_FILE = REPO / "pyhost" / "registry.py"
+REGISTRY_FILE = REPO / "pyhost" / "host" / "registry.py"
 
 
 def _load_registry_module():
-    """``pyhost.registry`` if the package imports; else the file, loaded by its path.
+    """``pyhost.host.registry`` if the package imports; else the file, loaded by its path.
 
     (pyhost/__init__.py may import a compiled module that is not built yet.)
     """
     try:
-        from pyhost import registry as module
+        from pyhost.host import registry as module
 
         return module, "package"
     except Exception:

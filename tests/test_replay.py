@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from pyhost._ffi import ffi, lib
-from pyhost.replay import ReplayError, dumps, replay
+from pyhost.abi._ffi import ffi, lib
+from pyhost.testbench.replay import ReplayError, dumps, replay
 
 HUB = "adc://hub.example.org:1511"
 

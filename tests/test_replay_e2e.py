@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from pyhost.host import STANDARD_HOOKS
-from pyhost.paths import sample_plugin
+from pyhost.host.host import STANDARD_HOOKS
+from pyhost.abi.paths import sample_plugin
 
 HERE = Path(__file__).resolve().parent
 EVENTS = HERE / "replay" / "every_hook.jsonl"

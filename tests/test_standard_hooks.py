@@ -6,11 +6,12 @@ import re
 
 import pytest
 
-from pyhost._ffi import ffi, lib
-from pyhost.host import STANDARD_HOOKS
-from pyhost.paths import sdk_include_dir
-from pyhost.services.app import Hub, ProtocolType, QueueItem, User
-from pyhost.standard_hooks import SPECS, FireResult, spec, split_command
+from pyhost.abi._ffi import ffi, lib
+from pyhost.host.host import STANDARD_HOOKS
+from pyhost.abi.paths import sdk_include_dir
+from pyhost.app.application import Hub, ProtocolType, QueueItem, User
+from pyhost.abi.hook_specs import SPECS, spec, split_command
+from pyhost.host.fire import FireResult
 
 HUB = "adc://hub.example.org:1511"
 

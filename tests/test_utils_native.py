@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyhost._ffi import ffi, lib
+from pyhost.abi._ffi import ffi, lib
 
 ROOT = Path(__file__).resolve().parents[1]
 T = lib.phn_utils_table()

@@ -3,9 +3,9 @@ exactly as a C plugin calls them), the simulated world behind them, the effects,
 ownership rules (isManaged = False copies, release / release_user, refusals, leaks)."""
 import pytest
 
-from pyhost._ffi import ffi, lib
-from pyhost.host import Host
-from pyhost.services.app import (
+from pyhost.abi._ffi import ffi, lib
+from pyhost.host.host import Host
+from pyhost.app.application import (
     Application,
     Hub,
     HubService,
@@ -14,7 +14,7 @@ from pyhost.services.app import (
     SimpleTagger,
     User,
 )
-from pyhost.world import SimulatedWorld, make_cid
+from pyhost.app.world import SimulatedWorld, make_cid
 
 TTH = "LWPNACQDBZRYXW3VHJVCJ64QBZNGHOHHHZWCLNQ"
 HUB = b"adc://hub.example.org:1511"

@@ -1,4 +1,4 @@
-"""Generates the C source of the compiled cffi module ``pyhost._ffi`` (API mode).
+"""Generates the C source of the compiled cffi module ``pyhost.abi._ffi`` (API mode).
 
 Run by CMake at build time (``python _ffi_build.py OUT.c``); the same CMake build compiles
 the output against native/ and sdk_headers/. The declarations below mirror
@@ -264,7 +264,7 @@ def make_ffi() -> cffi.FFI:
     ffi.cdef(ABI_CDEF)
     ffi.cdef(NATIVE_CDEF)
     ffi.cdef(APP_CDEF)
-    ffi.set_source("pyhost._ffi", '#include <dlfcn.h>\n#include "pyhost_native.h"\n#include "utils.h"\n#include "app_data.h"\n')
+    ffi.set_source("pyhost.abi._ffi", '#include <dlfcn.h>\n#include "pyhost_native.h"\n#include "utils.h"\n#include "app_data.h"\n')
     return ffi
 
 

@@ -23,7 +23,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
-from pyhost._ffi import ffi, lib
+from pyhost.abi._ffi import ffi, lib
 
 log = logging.getLogger("pyhost.bus")
 

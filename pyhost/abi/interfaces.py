@@ -45,7 +45,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Optional
 
-from pyhost._ffi import ffi
+from pyhost.abi._ffi import ffi
 
 log = logging.getLogger("pyhost.interfaces")
 

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyhost import _ffi
+from pyhost.abi import _ffi
 
-# The compiled files are installed beside the cffi module (in an editable install that is
-# the build's install tree, not the source tree).
-_INSTALL_DIR = Path(_ffi.__file__).resolve().parent
+# The compiled files are installed in the package's top directory, one above the cffi module
+# (in an editable install that is the build's install tree, not the source tree).
+INSTALL_DIR = Path(_ffi.__file__).resolve().parent.parent
 
 
 def sample_plugin(name: str) -> Path:
     """Path of a compiled sample plugin from sample_plugins/, e.g. ``sample_plugin("chat_guard")``."""
-    path = _INSTALL_DIR / "sample_plugins" / f"{name}.so"
+    path = INSTALL_DIR / "sample_plugins" / f"{name}.so"
     if not path.is_file():
         raise FileNotFoundError(f"no compiled sample plugin named {name!r} at {path}")
     return path
@@ -21,7 +21,7 @@ def sample_plugin(name: str) -> Path:
 def sample_plugins() -> dict[str, Path]:
     """Every sample plugin, by name: compiled ones by their stem ("dev_plugin"), Python
     ones by file name ("dev_plugin.py") or package directory name."""
-    directory = _INSTALL_DIR / "sample_plugins"
+    directory = INSTALL_DIR / "sample_plugins"
     found = {p.stem: p for p in sorted(directory.glob("*.so"))}
     python = directory / "python"
     found.update({p.name: p for p in sorted(python.glob("*.py"))})
@@ -32,4 +32,4 @@ def sample_plugins() -> dict[str, Path]:
 
 def sdk_include_dir() -> Path:
     """Directory holding dcplugin.h, for compiling plugins against pyhost's SDK header."""
-    return _INSTALL_DIR / "include"
+    return INSTALL_DIR / "include"

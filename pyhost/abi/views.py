@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from pyhost._ffi import ffi, lib
+from pyhost.abi._ffi import ffi, lib
 
 _cast = ffi.cast
 _string = ffi.string

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from pyhost.services.app import (
+from pyhost.app.application import (
     DEFAULT_TAGGER_SERVICE,
     Connection,
     ConnectionService,

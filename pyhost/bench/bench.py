@@ -56,8 +56,8 @@ from typing import Any, Callable, Optional
 import cffi
 
 from pyhost import __version__
-from pyhost import _ffi as _ffi_module
-from pyhost._ffi import ffi, lib
+from pyhost.abi._ffi import ffi, lib
+from pyhost.abi.paths import INSTALL_DIR
 
 SCHEMA = 1
 SUBSCRIBER_COUNTS = (1, 4, 16, 64)
@@ -71,7 +71,6 @@ WORK_PY = "Python subscriber: counter[0] += 1 (returns None: not handled)"
 WORK_CHAT = ("chat filter row: strstr(data, \"spam\") over a 70-byte chat line that ends "
              "with it; handled + break")
 
-_INSTALL_DIR = Path(_ffi_module.__file__).resolve().parent
 
 _CDEF = r"""
 typedef int Bool;
@@ -278,7 +277,7 @@ def machine() -> dict:
 def _open_bench_library():
     bffi = cffi.FFI()
     bffi.cdef(_CDEF)
-    path = _INSTALL_DIR / "libpyhost_bench.so"
+    path = INSTALL_DIR / "libpyhost_bench.so"
     if not path.is_file():
         raise BenchError(f"the native benchmark library is missing ({path}); "
                          "rebuild pyhost (pip install -e .)")
@@ -286,7 +285,7 @@ def _open_bench_library():
 
 
 def _sample_plugin(name: str) -> Path:
-    path = _INSTALL_DIR / "sample_plugins" / f"{name}.so"
+    path = INSTALL_DIR / "sample_plugins" / f"{name}.so"
     if not path.is_file():
         raise BenchError(f"the bench plugin {name}.so is missing ({path}); rebuild pyhost")
     return path
@@ -382,7 +381,7 @@ class Bench:
         start = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="pyhost-bench-") as tmp:
             tmp_path = Path(tmp)
-            from pyhost.host import Host
+            from pyhost.host.host import Host
             host = Host(tmp_path / "hook-home", timers=False)
             lock_hooks: list[Any] = []
             try:
@@ -546,7 +545,7 @@ class Bench:
                          "Python lib.phn_run_hook (no Hook.run wrapper) -> bus -> C", 1),
                   _timed(py_c_raw), _Check(lambda: accs[12 * 8], 1, "Python -> C (raw)"))
 
-        from pyhost.bus import EventBatch
+        from pyhost.abi.bus import EventBatch
         batch = EventBatch([(None, _addr(acc(13)))] * BATCH_SIZE)
         run_many = hook1.run_many
         self._keep.append(batch)
@@ -666,7 +665,7 @@ class Bench:
         function is the subscriber, installed like any plugin; without it, a callable bound
         with Bus.bind.
         """
-        if _importable("pyhost.plugin") and _importable("pyhost.python_loader"):
+        if _importable("pyhost.plugin.plugin") and _importable("pyhost.host.python_loader"):
             counter = _PLUGIN_COUNTERS[guid] = [0]
             path = tmp / "bench_python_plugin.py"
             path.write_text(_PYTHON_PLUGIN.format(guid=guid, plugin_guid=PYTHON_PLUGIN_GUID))
@@ -742,7 +741,7 @@ class Bench:
     # -- plugin load ----------------------------------------------------------------------
     def _measure_load(self, tmp: Path) -> dict:
         """Host.start() loading 100 installed plugins: ELF check, dlopen, pluginInit, ON_LOAD."""
-        from pyhost.host import Host
+        from pyhost.host.host import Host
         self.progress(f"installing {LOAD_PLUGINS} plugins for the load figure")
         source = _sample_plugin("bench_load")
         plugin_dir = tmp / "load-plugins"
@@ -806,14 +805,15 @@ class Bench:
         """Inspect + install of a multi-platform .dcext: read_package (ZIP, info.xml, every
         platform's binary checked) then packages.install (extract, identity check, registry,
         ON_INSTALL), into a fresh host home each time."""
-        missing = [m for m in ("pyhost.dcext", "pyhost.packages") if not _importable(m)]
+        missing = [m for m in ("pyhost.packages.dcext", "pyhost.packages.installer") if not _importable(m)]
         if missing:
             return {"measured": False,
                     "reason": f"{' and '.join(missing)} not in this pyhost (the .dcext "
                               "support of issue 4 has not landed)"}
-        from pyhost import dcext, packages
-        from pyhost.binary import host_platform
-        from pyhost.host import Host
+        from pyhost import packages
+        from pyhost.host.binary import host_platform
+        from pyhost.host.host import Host
+        from pyhost.packages import dcext
         if host_platform() is None:
             return {"measured": False, "reason": "this host is none of the .dcext platforms"}
         self.progress("building a multi-platform .dcext")
@@ -871,8 +871,8 @@ def _build_package(tmp: Path, dcext) -> tuple[Path, list[str], dict[str, str]]:
     """Packs bench.dcext; returns its path, its platforms and why others were left out."""
     import subprocess
 
-    from pyhost.binary import host_platform
-    from pyhost.paths import sdk_include_dir
+    from pyhost.abi.paths import sdk_include_dir
+    from pyhost.host.binary import host_platform
     here = host_platform()
     root = tmp / "package"
     (root / "data").mkdir(parents=True)
@@ -919,7 +919,7 @@ def _build_package(tmp: Path, dcext) -> tuple[Path, list[str], dict[str, str]]:
 def _timing_elf_checks():
     """Adds up the time the loader spends in pyhost.binary.check_loadable (the ELF/PE
     inspection before dlopen) while the block runs: yields a one-item list of ns."""
-    from pyhost import binary
+    from pyhost.host import binary
     spent = [0]
     original = binary.check_loadable
 
@@ -954,8 +954,8 @@ PYTHON_PLUGIN_GUID = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee00be7d}"
 # Its call counter lives here, where the benchmark reads it.
 _PLUGIN_COUNTERS: dict[str, list[int]] = {}
 _PYTHON_PLUGIN = """\
-from pyhost import bench
-from pyhost.plugin import Plugin, hook
+from pyhost.bench import bench
+from pyhost.plugin.plugin import Plugin, hook
 
 plugin = Plugin(guid="{plugin_guid}", name="Bench Python subscriber", version=1.0,
                 author="pyhost developers", description="The subscriber of pyhost bench")

@@ -11,7 +11,7 @@ import json
 import math
 import sys
 
-from pyhost import bench
+from pyhost.bench import bench
 
 
 def register(subparsers, common) -> None:

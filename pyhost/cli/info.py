@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from pyhost.cli import CommandError
-from pyhost.paths import sample_plugins, sdk_include_dir
+from pyhost.abi.paths import sample_plugins, sdk_include_dir
+from pyhost.cli.errors import CommandError
 
 
 def register(subparsers, common) -> None:

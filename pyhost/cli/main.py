@@ -1,6 +1,6 @@
 """The ``pyhost`` command.
 
-Each group of subcommands lives in its own module under ``pyhost.commands`` with a
+Each group of subcommands lives in its own module of the ``pyhost.cli`` package with a
 ``register(subparsers)`` function; this module only builds the parser and applies the
 conventions every command shares:
 
@@ -19,20 +19,15 @@ import sys
 from typing import Sequence
 
 from pyhost import __version__
+from pyhost.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_REFUSED, CommandError
 
 COMMAND_MODULES = (
-    "pyhost.commands.plugins",
-    "pyhost.commands.bench",
-    "pyhost.commands.info",
-    "pyhost.commands.run",
-    "pyhost.commands.packages",
+    "pyhost.cli.plugins",
+    "pyhost.cli.bench",
+    "pyhost.cli.info",
+    "pyhost.cli.run",
+    "pyhost.cli.packages",
 )
-
-EXIT_OK, EXIT_FAILURE, EXIT_REFUSED = 0, 1, 2
-
-
-class CommandError(Exception):
-    """A refused operation or bad input: printed as one sentence, exit status 2."""
 
 
 class _PluginLogFormatter(logging.Formatter):
@@ -110,13 +105,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _refusals() -> tuple[type[BaseException], ...]:
     """Errors that mean "bad input or refused", whichever module raised them."""
-    from pyhost.loader import PluginError
-    from pyhost.registry import RegistryError
+    from pyhost.host.loader import PluginError
+    from pyhost.host.registry import RegistryError
     return (PluginError, RegistryError)
-
-
-if __name__ == "__main__":
-    # Run as `python -m pyhost.cli`: use the imported module, so the commands' CommandError
-    # is the class main() catches (this file's __main__ copy would be a different one).
-    from pyhost.cli import main as _main
-    sys.exit(_main())

@@ -10,9 +10,10 @@ import json
 import logging
 import sys
 
-from pyhost import dcext
-from pyhost.cli import CommandError
-from pyhost.packages import is_package
+from pyhost.cli.common import open_host, record_dict
+from pyhost.cli.errors import CommandError
+from pyhost.packages import dcext
+from pyhost.packages.installer import is_package
 
 __all__ = ["install_package", "is_package", "register"]
 
@@ -80,7 +81,6 @@ def cmd_pack(args) -> int:
 def install_package(args: argparse.Namespace) -> int:
     """``pyhost install FILE.dcext`` (called by the install command for packages)."""
     from pyhost import packages
-    from pyhost.commands.plugins import _record_dict, open_host
 
     # Validate before the host even starts: a bad package must not run any plugin code.
     try:
@@ -103,7 +103,7 @@ def install_package(args: argparse.Namespace) -> int:
         logging.getLogger("pyhost.host").removeFilter(quiet)
         host.shutdown()
     if getattr(args, "json", False):
-        print(json.dumps(dict(_record_dict(result.record), action=result.action,
+        print(json.dumps(dict(record_dict(result.record), action=result.action,
                               package=result.package.label,
                               platform=result.selection.platform,
                               directory=str(result.directory),

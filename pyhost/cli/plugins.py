@@ -2,25 +2,12 @@
 configure, config, remove."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from pyhost.cli import CommandError
-from pyhost.host import Host
-
-
-def open_host(args: argparse.Namespace, start: bool = False) -> Host:
-    """The host for a command: ``--home`` or the default. Started (enabled plugins loaded)
-    when the command needs plugins running; close it with ``shutdown()``."""
-    host = Host(args.home, timers=False)
-    if start:
-        try:
-            host.start()
-        except BaseException:
-            host.shutdown()
-            raise
-    return host
+from pyhost.cli.common import open_host, record_dict
+from pyhost.cli.errors import CommandError
+from pyhost.host.host import Host
 
 
 def register(subparsers, common) -> None:
@@ -62,18 +49,11 @@ def register(subparsers, common) -> None:
     _register_settings(subparsers, common)  # configure, config
 
 
-def _record_dict(record) -> dict:
-    return {"guid": record.guid, "name": record.name, "version": record.version,
-            "author": record.author, "description": record.description,
-            "website": record.website, "path": record.path, "kind": record.kind,
-            "enabled": record.enabled, "position": record.position}
-
-
 def cmd_install(args) -> int:
-    from pyhost.commands.packages import install_package, is_package
+    from pyhost.cli.packages import install_package, is_package
     if is_package(args.path):  # a .dcext package: pyhost.packages does the work
         return install_package(args)
-    from pyhost import python_loader
+    from pyhost.host import python_loader
     kind = python_loader.kind_of(args.path) or "native"  # .py file, package, entry point
     host = open_host(args, start=True)  # its dependencies must be loaded
     try:
@@ -81,7 +61,7 @@ def cmd_install(args) -> int:
     finally:
         host.shutdown()
     if args.json:
-        print(json.dumps(_record_dict(record)))
+        print(json.dumps(record_dict(record)))
     else:
         print(f"installed {record.name} {record.version} ({record.guid})")
     return 0
@@ -94,7 +74,7 @@ def cmd_list(args) -> int:
     finally:
         host.shutdown()
     if args.json:
-        print(json.dumps([_record_dict(r) for r in records], indent=2))
+        print(json.dumps([record_dict(r) for r in records], indent=2))
         return 0
     if not records:
         print("no plugins installed")
@@ -143,7 +123,7 @@ def cmd_move(args) -> int:
 def cmd_remove(args) -> int:
     host = open_host(args, start=True)  # loaded, so it gets ON_UNINSTALL
     try:
-        from pyhost import packages  # deletes the files of a plugin installed from a package
+        from pyhost import packages
         record = packages.remove(host, args.guid, keep_settings=args.keep_settings)
     finally:
         host.shutdown()

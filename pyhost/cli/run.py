@@ -21,8 +21,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from pyhost.cli import CommandError
-from pyhost.events import Category
+from pyhost.cli.errors import CommandError
+from pyhost.host.events import Category
+from pyhost.testbench.replay import EXAMPLES
 
 
 def register(subparsers, common) -> None:
@@ -37,7 +38,7 @@ def register(subparsers, common) -> None:
                    help="stop after N seconds of running (after the replay, if any)")
     p.add_argument("--replay", metavar="FILE.jsonl",
                    help="events to fire, one JSON object per line ('-' reads stdin, "
-                        "example:NAME a file shipped in pyhost/examples, e.g. example:chat)")
+                        "example:NAME a file shipped with pyhost, e.g. example:chat)")
     p.add_argument("--json", action="store_true",
                    help="machine-readable output: effects and host events as JSON lines, "
                         "and a final summary line")
@@ -83,11 +84,8 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
 def _replay_path(value: str) -> Path:
-    """A file, or ``example:NAME`` for one of the JSONL files shipped in pyhost/examples."""
+    """A file, or ``example:NAME`` for one of the JSONL files shipped with pyhost."""
     if not value.startswith("example:"):
         return Path(value)
     name = value.removeprefix("example:").removesuffix(".jsonl")
@@ -99,8 +97,8 @@ def _replay_path(value: str) -> Path:
 
 
 def cmd_run(args) -> int:
-    from pyhost.commands.plugins import open_host
-    from pyhost.replay import ReplayError, replay
+    from pyhost.cli.common import open_host
+    from pyhost.testbench.replay import ReplayError, replay
 
     if args.seconds is not None and not 0 <= args.seconds < 10**9:
         raise CommandError(f"--seconds must be a non-negative number, not {args.seconds:g}.")
@@ -168,7 +166,7 @@ def cmd_run(args) -> int:
 
 def _live(host, args, unsubscribe) -> None:
     """Timers until --seconds or Ctrl-C, showing what plugins do."""
-    from pyhost.timers import Timer
+    from pyhost.host.timers import Timer
 
     if args.json:
         unsubscribe.append(host.effects.subscribe(lambda e: _out({"effect": e.to_dict()})))

@@ -22,9 +22,11 @@ from typing import Any, Callable, Optional
 import platformdirs
 
 from pyhost import __version__
-from pyhost._ffi import ffi, lib
-from pyhost.bus import Bus, Hook, SubscriberError
-from pyhost.events import (
+from pyhost.abi._ffi import ffi, lib
+from pyhost.abi.bus import Bus, Hook, SubscriberError
+from pyhost.abi.hook_specs import SPECS as HOOK_SPECS
+from pyhost.host import plugin_files, python_loader
+from pyhost.host.events import (
     EventStream,
     PluginConfigured,
     PluginFailed,
@@ -36,14 +38,20 @@ from pyhost.events import (
     PluginUpdated,
     SubscriberException,
 )
-from pyhost.loader import (STATE_NAMES, InspectionCache, NativePlugin, Plugin, PluginError,
-                           load_order)
-from pyhost.plugin_core import PluginCore
-from pyhost.registry import PluginRecord, Registry, UnknownPluginError
-from pyhost.services.app_tables import AppServices
-from pyhost.services.config import ConfigService
-from pyhost.standard_hooks import SPECS as HOOK_SPECS, StandardHooks
-from pyhost.timers import Timer, tick_ms
+from pyhost.host.fire import StandardHooks
+from pyhost.host.loader import (
+    STATE_NAMES,
+    InspectionCache,
+    NativePlugin,
+    Plugin,
+    PluginError,
+    load_order,
+)
+from pyhost.host.plugin_core import PluginCore
+from pyhost.host.registry import PluginRecord, Registry, UnknownPluginError
+from pyhost.host.services.app_tables import AppServices
+from pyhost.host.services.config import ConfigService
+from pyhost.host.timers import Timer, tick_ms
 
 log = logging.getLogger("pyhost.host")
 
@@ -54,15 +62,10 @@ INSPECTION_CACHE_FILE = "inspected-binaries.json"
 # Every standard hook of ABI.md exists from the start, so plugins can bind them.
 STANDARD_HOOKS = tuple(spec.guid for spec in HOOK_SPECS)
 
-# How each kind of plugin file is opened; Python plugins register theirs.
+# How each kind of plugin file is opened: compiled libraries, and Python plugins (a .py
+# file, a package directory, or "entry-point:NAME" of the group pyhost.plugins).
 Opener = Callable[[str], Plugin]
-OPENERS: dict[str, Opener] = {"native": NativePlugin.open}
-
-# Python plugins (pyhost/python_loader.py): a .py file, a package directory, or
-# "entry-point:NAME" of the group pyhost.plugins.
-from pyhost import python_loader  # noqa: E402  (imports nothing from this module)
-
-OPENERS["python"] = python_loader.open_plugin
+OPENERS: dict[str, Opener] = {"native": NativePlugin.open, "python": python_loader.open_plugin}
 
 
 def default_home() -> Path:
@@ -454,8 +457,7 @@ class Host:
     def _recover_packages(self) -> None:
         """Removes what an interrupted package install/update/remove left on disk (staging
         directories, unreferenced versions); never raises."""
-        from pyhost import packages
-        packages.recover(self)
+        plugin_files.recover(self.home, self.registry)
 
     def unload(self, guid: str) -> bool:
         """Unloads a loaded plugin (ON_UNLOAD) without touching the registry, e.g. before its

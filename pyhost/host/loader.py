@@ -9,41 +9,19 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Protocol, Sequence
 
-from pyhost import binary
-from pyhost._ffi import ffi, lib
+from pyhost.abi._ffi import ffi, lib
+from pyhost.abi.meta import API_VERSION, STATE_NAMES, PluginMeta
+from pyhost.host import binary
 
-API_VERSION = 8
-
-STATE_NAMES = {
-    lib.ON_INSTALL: "ON_INSTALL",
-    lib.ON_LOAD: "ON_LOAD",
-    lib.ON_LOAD_RUNTIME: "ON_LOAD_RUNTIME",
-    lib.ON_CONFIGURE: "ON_CONFIGURE",
-    lib.ON_UNLOAD: "ON_UNLOAD",
-    lib.ON_UNINSTALL: "ON_UNINSTALL",
-}
+__all__ = ["API_VERSION", "STATE_NAMES", "InspectionCache", "NativePlugin", "Plugin",
+           "PluginError", "PluginMeta", "load_order"]
 
 
 class PluginError(Exception):
     """A plugin could not be opened, loaded or changed; the message is one sentence."""
-
-
-@dataclass(frozen=True)
-class PluginMeta:
-    """What a plugin says about itself (MetaData, copied out of the plugin's memory)."""
-
-    guid: str
-    name: str
-    version: float
-    author: str = ""
-    description: str = ""
-    website: str = ""
-    dependencies: tuple[str, ...] = ()
-    api_version: int = API_VERSION
 
 
 class Plugin(Protocol):

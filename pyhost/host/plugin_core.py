@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from pyhost._ffi import ffi, lib
-from pyhost.bus import Bus
-from pyhost.services.log import GUID as LOG_GUID, VERSION as LOG_VERSION, PluginLog
+from pyhost.abi._ffi import ffi, lib
+from pyhost.abi.bus import Bus
+from pyhost.host.services.log import GUID as LOG_GUID
+from pyhost.host.services.log import VERSION as LOG_VERSION
+from pyhost.host.services.log import PluginLog
 
 HOOKS_GUID = b"generic.plugins.DCHooks"
 HOOKS_VERSION = 8

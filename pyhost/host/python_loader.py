@@ -45,10 +45,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Optional
 
-from pyhost._ffi import lib
-from pyhost.interfaces import ExportedTable, export
-from pyhost.loader import PluginError, PluginMeta
-from pyhost.plugin import HostRuntime, Plugin
+from pyhost.abi._ffi import lib
+from pyhost.abi.interfaces import ExportedTable, export
+from pyhost.abi.runtime import HostRuntime
+from pyhost.host.loader import PluginError, PluginMeta
+from pyhost.plugin import Plugin
 
 ENTRY_POINT_GROUP = "pyhost.plugins"
 ENTRY_POINT_PREFIX = "entry-point:"
@@ -229,7 +230,7 @@ class _Runtime(HostRuntime):
         self._host = weakref.ref(host)
 
     def report_exception(self, guid, name, where, what, error, traceback):
-        from pyhost.events import PluginFailed, SubscriberException
+        from pyhost.host.events import PluginFailed, SubscriberException
         host = self._host()
         logging.getLogger(f"pyhost.plugin.{name}").error(
             "%s raised %s (in %s)\n%s", what, error, where, traceback)

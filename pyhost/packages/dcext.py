@@ -30,7 +30,7 @@ problem, and whose ``code`` names its class (for scripts and tests). A valid pac
 plugin for this host is not invalid: :meth:`Package.select` raises
 :class:`IncompatiblePackageError` ("not compatible with this host").
 
-This module imports nothing from pyhost but :mod:`pyhost.binary`, so it needs no native code.
+This module imports nothing from pyhost but :mod:`pyhost.host.binary`, so it needs no native code.
 """
 from __future__ import annotations
 
@@ -47,9 +47,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Union
 
-from pyhost import binary
-from pyhost.binary import PLATFORMS, BinaryError, BinaryInfo
-from pyhost.python_package import is_python_entry, python_entry, python_source
+from pyhost.host import binary
+from pyhost.host.binary import PLATFORMS, BinaryError, BinaryInfo
+from pyhost.host.plugin_files import is_guid
+from pyhost.packages.python_package import is_python_entry, python_entry, python_source
 
 __all__ = [
     "API_VERSION",
@@ -917,15 +918,8 @@ def _selection(plugins: Iterable[PluginEntry], files: Iterable[FileEntry],
 _ORDER = ("UUID", "Name", "Version", "ApiVersion", "Author", "Description", "Website",
           "Plugin", "Files")
 _REQUIRED = ("UUID", "Name", "Version", "ApiVersion")
-_GUID = re.compile(r"\{[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}\}"
-                   r"|[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
 _VERSION = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?")
 _INTEGER = re.compile(r"[0-9]{1,9}")
-
-
-def is_guid(text: str) -> bool:
-    """Whether ``text`` is a UUID as info.xml may give it (and so a package directory name)."""
-    return _GUID.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)
@@ -994,7 +988,7 @@ def _parse_info(raw: bytes, fail) -> _Info:
     if "Plugin" not in counts:
         fail("xml-no-plugin", "info.xml names no <Plugin>; a package needs at least one")
     values = {c.tag: _token(c.text) for c in children if c.tag in _ORDER}
-    if not _GUID.fullmatch(values["UUID"]):
+    if not is_guid(values["UUID"]):
         fail("xml-uuid", f"the UUID {_show(values['UUID'][:60])} in info.xml is not a GUID "
              "such as {f62ed829-def5-4332-a0d7-84d2ec692006}")
     if not _VERSION.fullmatch(values["Version"]):

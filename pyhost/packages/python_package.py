@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Mapping, Optional
 
-from pyhost.binary import BinaryInfo
+from pyhost.host.binary import BinaryInfo
 
 PYTHON_SUFFIX = ".py"
 

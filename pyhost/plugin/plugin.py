@@ -1,60 +1,27 @@
-"""Writing plugins in Python: the same ABI as C, with a thin Pythonic layer on top.
+"""``Plugin``: a Python plugin's declaration and lifecycle (what the host sees as its main).
 
-A Python plugin is a module (a ``.py`` file, a package directory, or an installed
-distribution's ``pyhost.plugins`` entry point) that declares one :class:`Plugin`::
-
-    from pyhost.plugin import Plugin, hook
-
-    plugin = Plugin(guid="{...}", name="Hello", version=1.0, author="me",
-                    settings={"greetings": 0})
-
-    @hook("dcpp.chat.onIncomingChat")
-    def on_chat(hub, message):              # HubData view, str
-        if message == "!hello":
-            plugin.settings["greetings"] += 1
-            hub.local_message("hello back")
-            return True                         # handled, as a C subscriber returning True
-
-    @plugin.main
-    def main(state, core, data):            # optional: the DCMAIN of C, same arguments
-        plugin.log.info("state %d", state)
-        return True
-
-What the host sees is exactly a C plugin: MetaData from the declaration, and a main that
-gets each lifecycle state with the plugin's own ``DCCore*``. Everything here goes through
-that core: ``plugin.core`` is the cdata, ``plugin.query_interface(guid, version)`` the raw
-``DCInterface*``; hooks are bound with the ``DCHooks`` table the core answers, settings are
-``DCConfig`` under the plugin's guid, the logger writes to ``DCLog``.
-
-Lifecycle, in order, for a load state (ON_INSTALL / ON_LOAD / ON_LOAD_RUNTIME): the hooks the
-plugin declared are created, its interfaces registered, its ``@hook`` subscribers bound, then
-its ``main`` runs. If any step fails (or main returns False or raises), everything done so far
-is undone and the load fails. For ON_UNLOAD / ON_UNINSTALL main runs first; False means "I
-cannot be unloaded" as in C (everything stays until the host shuts down), otherwise
-subscriptions are released, hooks destroyed and interfaces released. ``main`` returning None
-counts as True (only an explicit False refuses).
-
-Hook subscribers get typed views (see :mod:`pyhost.views`) made lazily, and return what a
-C subscriber returns: a false value (not handled), ``True``/``HANDLED`` (handled), ``BREAK``
-(stop the dispatch: the C ``*bBreak = True``) or ``HANDLED | BREAK``. An exception never
-reaches C: it is reported to the host (a ``SubscriberException`` event naming the plugin)
-and counts as not handled.
+See the package's documentation (``help(pyhost.plugin)``) for the authoring guide.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import traceback
-from collections.abc import MutableMapping
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Optional
 
-from pyhost._ffi import ffi, lib
-from pyhost.bus import BREAK, HANDLED
-from pyhost.interfaces import BoundTable, ExportedTable, Interface, bind_table, export, function
-from pyhost.loader import API_VERSION, PluginMeta
-from pyhost.services.config import from_native
-from pyhost.standard_hooks import SPECS as STANDARD_HOOK_SPECS
-from pyhost.views import (
+from pyhost.abi._ffi import ffi, lib
+from pyhost.abi.bus import BREAK, HANDLED
+from pyhost.abi.interfaces import (
+    BoundTable,
+    ExportedTable,
+    Interface,
+    bind_table,
+    export,
+    function,
+)
+from pyhost.abi.meta import API_VERSION, STATE_NAMES, PluginMeta
+from pyhost.abi.runtime import HostRuntime
+from pyhost.abi.views import (
     STANDARD,
     CommandData,
     ConnectionData,
@@ -67,10 +34,22 @@ from pyhost.views import (
     TagData,
     UDPData,
     UserData,
-    View,
-    pointer_of,
     text,
 )
+from pyhost.plugin.hooks import (
+    _DEFAULT,
+    HOOK_TYPES,
+    Hook,
+    HookError,
+    PluginDeclarationError,
+    Subscription,
+    _HookSpec,
+    _name_of,
+    _types_for,
+    hook,
+)
+from pyhost.plugin.log import _make_logger
+from pyhost.plugin.settings import Int64, Settings
 
 __all__ = [
     "API_VERSION", "BREAK", "HANDLED", "Plugin", "Hook", "Subscription", "Settings",
@@ -88,377 +67,7 @@ LOAD_STATES = (ON_INSTALL, ON_LOAD, ON_LOAD_RUNTIME)
 UNLOAD_STATES = (ON_UNLOAD, ON_UNINSTALL)
 # MsgType for HubData.local_message.
 MSG_CLIENT, MSG_STATUS, MSG_SYSTEM = lib.MSG_CLIENT, lib.MSG_STATUS, lib.MSG_SYSTEM
-STATE_NAMES = {lib.ON_INSTALL: "ON_INSTALL", lib.ON_LOAD: "ON_LOAD",
-               lib.ON_LOAD_RUNTIME: "ON_LOAD_RUNTIME", lib.ON_CONFIGURE: "ON_CONFIGURE",
-               lib.ON_UNLOAD: "ON_UNLOAD", lib.ON_UNINSTALL: "ON_UNINSTALL"}
-
 log = logging.getLogger("pyhost.plugin")
-
-# What a subscriber receives for the object and the data of each standard hook: a view
-# class, str (a C string), int (a uint64_t* tick) or None (the raw pointer). The table of
-# standard hooks is pyhost.standard_hooks.SPECS (ABI.md, "Standard hooks").
-_KINDS = {"hub": HubData, "user": UserData, "connection": ConnectionData, "udp": UDPData,
-          "queue": QueueData, "host": None, "text": str, "tick": int, "tags": TagData,
-          "display": StringData, "command": CommandData, "bytes": DataArray, None: None}
-HOOK_TYPES: dict[str, tuple[Any, Any]] = {
-    spec.guid: (_KINDS[spec.object], _KINDS[spec.data]) for spec in STANDARD_HOOK_SPECS}
-
-_DEFAULT = object()  # "use HOOK_TYPES" in hook(object=..., data=...)
-
-
-class PluginDeclarationError(ValueError):
-    """A Plugin(...) declaration or a @hook is malformed."""
-
-
-class HookError(RuntimeError):
-    """A hook could not be created or bound (duplicate guid, unknown hook)."""
-
-
-class HostRuntime(Interface, guid="pyhost.host.Runtime", version=1):
-    """What pyhost offers its Python plugins beyond the ABI, as an interface table.
-
-    Registered by the host (pyhost.python_loader.attach); queried by each Python plugin
-    through its DCCore, like any other interface. A C plugin may use it too.
-    """
-
-    @function("void(const char* guid, const char* name, const char* where, const char* what,"
-              " const char* error, const char* traceback)")
-    def report_exception(self, guid, name, where, what, error, traceback):
-        """Reports an exception caught at the C boundary: ``where`` is a hook guid, an
-        interface guid, or a lifecycle state name (``ON_CONFIGURE``, ``ON_UNLOAD``...)."""
-
-    @function("size_t(void)")
-    def pending_reclaim(self):
-        """How many released subscriber arrays a dispatch may still be reading (0 = none:
-        every handle released so far can be freed)."""
-
-
-# -- declaring hooks --------------------------------------------------------------------------
-
-class _HookSpec:
-    __slots__ = ("guid", "fn", "object", "data", "raw")
-
-    def __init__(self, guid: str, fn: Callable, object: Any, data: Any, raw: bool):
-        self.guid, self.fn, self.object, self.data, self.raw = guid, fn, object, data, raw
-
-
-def _types_for(guid: str, object: Any, data: Any) -> tuple[Any, Any]:
-    std_object, std_data = HOOK_TYPES.get(guid, (None, None))
-    object = std_object if object is _DEFAULT else object
-    data = std_data if data is _DEFAULT else data
-    for what, value in (("object", object), ("data", data)):
-        if value not in (None, str, int) and not (isinstance(value, type)
-                                                 and issubclass(value, View)):
-            raise PluginDeclarationError(
-                f"hook {guid!r}: {what}= must be a view class (HubData, StringData...), "
-                f"str, int or None, not {value!r}.")
-    return object, data
-
-
-def hook(guid: str, *, object: Any = _DEFAULT, data: Any = _DEFAULT, raw: bool = False):
-    """Marks a function as a subscriber of the hook ``guid``.
-
-    The function is called as ``fn(object, data)``. For the standard hooks both are typed as
-    ABI.md says (``HOOK_TYPES``); for other hooks they are raw cdata pointers unless
-    ``object=`` / ``data=`` name a view class, ``str`` (a C string) or ``int`` (a
-    ``uint64_t*``). ``raw=True`` passes the two ``void*`` untouched (the fastest path).
-
-    Module-level functions marked with ``@hook`` in the plugin's entry module are bound for
-    the plugin found there; elsewhere use ``@plugin.hook``.
-    """
-    if not isinstance(guid, str) or not guid:
-        raise PluginDeclarationError("@hook needs the hook's guid, e.g. "
-                                     "@hook(\"dcpp.chat.onIncomingChat\").")
-    types = _types_for(guid, object, data)
-
-    def mark(fn: Callable) -> Callable:
-        if not callable(fn):
-            raise PluginDeclarationError(f"@hook({guid!r}) decorates {fn!r}, "
-                                         "which is not callable.")
-        specs = fn.__dict__.setdefault("_pyhost_hooks", [])
-        specs.append(_HookSpec(guid, fn, types[0], types[1], raw))
-        return fn
-
-    return mark
-
-
-# -- the per-event path ---------------------------------------------------------------------
-
-_new = object.__new__
-_from_handle = ffi.from_handle
-_string = ffi.string
-_U64 = ffi.typeof("uint64_t*")
-_CHARP = ffi.typeof("char*")
-_cast = ffi.cast
-
-
-class Subscription:
-    """One bound subscriber of a Python plugin; released at unload, or by ``release()``."""
-
-    __slots__ = ("plugin", "guid", "fn", "ocls", "dcls", "raw", "handle", "_self", "_outs",
-                 "__weakref__")
-
-    def __init__(self, plugin: "Plugin", spec: _HookSpec):
-        self.plugin = plugin
-        self.guid = spec.guid
-        self.fn = spec.fn
-        self.ocls = spec.object
-        self.dcls = spec.data
-        self.raw = spec.raw
-        self.handle = None
-        self._self = ffi.new_handle(self)  # the `common` the trampoline gets back
-        self._outs: dict[int, Any] = {}   # thread id -> the last StringData.out it set
-
-    # views call these
-    def table(self, name: str) -> Table:
-        return self.plugin.table(name)
-
-    def keep_out(self, buffer) -> None:
-        """Keeps the string this subscriber set as StringData.out on this thread alive, and
-        lets the previous one (already copied by the host) go."""
-        self._outs[threading.get_ident()] = buffer
-
-    def release(self) -> int:
-        """Unsubscribes; returns the subscribers the hook has left (0 if already gone)."""
-        return self.plugin._release_subscription(self)
-
-    @property
-    def active(self) -> bool:
-        return self.handle is not None
-
-    def __repr__(self) -> str:
-        name = getattr(self.fn, "__qualname__", repr(self.fn))
-        return f"<Subscription {name} on {self.guid}{'' if self.active else ' (released)'}>"
-
-
-@ffi.def_extern()
-def _pyhost_plugin_hook(obj, data, common, brk):
-    sub = _from_handle(common)
-    try:
-        if sub.raw:
-            result = sub.fn(obj, data)
-        else:
-            cls = sub.ocls
-            if not obj:
-                o = None
-            elif cls is None:
-                o = obj
-            else:
-                o = _new(cls)
-                o._p = obj
-                o._c = None
-                o._owner = sub
-            cls = sub.dcls
-            if not data:
-                d = None
-            elif cls is str:
-                d = _string(_cast(_CHARP, data)).decode("utf-8", "replace")
-            elif cls is None:
-                d = data
-            elif cls is int:
-                d = _cast(_U64, data)[0]
-            else:
-                d = _new(cls)
-                d._p = data
-                d._c = None
-                d._owner = sub
-            result = sub.fn(o, d)
-    except BaseException as exc:  # never unwind into C
-        sub.plugin._report(sub.guid, _name_of(sub.fn), exc)
-        return 0
-    if not result:
-        return 0
-    if result is True:
-        return 1
-    flags = int(result)
-    if flags & BREAK:
-        brk[0] = 1
-    return flags & HANDLED
-
-
-def _name_of(fn: Any) -> str:
-    return getattr(fn, "__qualname__", None) or repr(fn)
-
-
-# -- hooks this plugin creates ----------------------------------------------------------------
-
-class Hook:
-    """A hook created by this plugin; only its creator can fire it (``run``)."""
-
-    def __init__(self, plugin: "Plugin", guid: str, default: Optional[Callable]):
-        self.plugin = plugin
-        self.guid = guid
-        self.default = default
-        self.handle = None
-        self._default_cb = None
-
-    def run(self, object: Any = None, data: Any = None) -> bool:
-        """Fires the hook with ``DCHooks.run_hook``; True when a subscriber handled it.
-
-        ``object`` and ``data`` may be views, cdata pointers, None (NULL) or, for data,
-        a ``str`` (passed as a C string for the duration of the call).
-        """
-        if self.handle is None:
-            raise HookError(f"hook {self.guid!r} is not created (the plugin is not loaded)")
-        if isinstance(data, str):
-            data = ffi.new("char[]", data.encode("utf-8"))
-        if isinstance(object, str):
-            object = ffi.new("char[]", object.encode("utf-8"))
-        return self.plugin._dchooks.run_hook(self.handle, pointer_of(object),
-                                             pointer_of(data)) == 1
-
-    def __repr__(self) -> str:
-        return f"<Hook {self.guid}{'' if self.handle is not None else ' (not created)'}>"
-
-
-# -- settings -----------------------------------------------------------------------------------
-
-_INT32 = (-2**31, 2**31 - 1)
-
-
-class Int64(int):
-    """An int stored as DCConfig INT64 even when it is small: ``settings={"n": Int64(0)}``."""
-
-
-class Settings(MutableMapping):
-    """The plugin's settings, stored by the host through DCConfig under the plugin's guid.
-
-    Values are typed as DCConfig types them: ``bool`` -> BOOL, ``int`` -> INT (INT64 when it
-    does not fit in 32 bits), ``str`` -> STRING; they persist across restarts and updates.
-    ``defaults`` (given to :class:`Plugin`) are what a key reads before it was ever set, and
-    fix its type. DCConfig cannot list a plugin's settings nor tell an unset string from an
-    empty one, so iteration covers the declared keys, and an empty string reads as unset.
-    """
-
-    def __init__(self, plugin: "Plugin", defaults: dict[str, Any]):
-        self._plugin = plugin
-        self.defaults = dict(defaults)
-        for key, value in self.defaults.items():
-            _config_type(key, value)  # refuse a default DCConfig cannot store
-
-    def _table(self):
-        table = self._plugin._config
-        if table is None:
-            raise RuntimeError(f"{self._plugin.meta.name}: settings are only available "
-                               "while the plugin is loaded (DCConfig comes with its core).")
-        return table
-
-    def _read(self, key: str, kind: int) -> tuple[int, Any]:
-        table = self._table()
-        value = table.get_cfg(self._plugin._guid_c, key.encode("utf-8"), kind)
-        if value == ffi.NULL:
-            return lib.CFG_TYPE_STRING, ""
-        try:
-            typed = from_native(value)  # the host's own decoding of a ConfigValue
-            t = value.type
-        finally:
-            table.release(value)
-        return (lib.CFG_TYPE_STRING, "") if typed is None else (t, typed[1])
-
-    def __getitem__(self, key: str) -> Any:
-        kind, value = self._read(key, lib.CFG_TYPE_UNKNOWN)
-        unset = kind == lib.CFG_TYPE_STRING and value == ""
-        if key in self.defaults:
-            default = self.defaults[key]
-            if unset:
-                return default
-            wanted = _config_type(key, default)
-            if wanted != kind:
-                kind, value = self._read(key, wanted)
-            return value
-        if unset:
-            raise KeyError(key)
-        return value
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        kind = _config_type(key, self.defaults.get(key, value))
-        kind = max(kind, _config_type(key, value)) if kind in (lib.CFG_TYPE_INT,
-                                                               lib.CFG_TYPE_INT64) else kind
-        keep = []
-        if kind == lib.CFG_TYPE_STRING:
-            buffer = ffi.new("char[]", str(value).encode("utf-8"))
-            keep.append(buffer)
-            cv = ffi.new("ConfigStr*", {"type": kind, "value": buffer})
-        elif kind == lib.CFG_TYPE_BOOL:
-            cv = ffi.new("ConfigBool*", {"type": kind, "value": 1 if value else 0})
-        elif kind == lib.CFG_TYPE_INT:
-            cv = ffi.new("ConfigInt*", {"type": kind, "value": int(value)})
-        else:
-            cv = ffi.new("ConfigInt64*", {"type": kind, "value": int(value)})
-        self._table().set_cfg(self._plugin._guid_c, key.encode("utf-8"),
-                              ffi.cast("ConfigValue*", cv))
-
-    def __delitem__(self, key: str) -> None:
-        kind, value = self._read(key, lib.CFG_TYPE_UNKNOWN)
-        if kind == lib.CFG_TYPE_STRING and value == "":
-            raise KeyError(key)
-        cv = ffi.new("ConfigValue*", {"type": lib.CFG_TYPE_REMOVE})
-        self._table().set_cfg(self._plugin._guid_c, key.encode("utf-8"), cv)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self.defaults))
-
-    def __len__(self) -> int:
-        return len(self.defaults)
-
-    def __contains__(self, key: object) -> bool:
-        if not isinstance(key, str):
-            return False
-        if key in self.defaults:
-            return True
-        kind, value = self._read(key, lib.CFG_TYPE_UNKNOWN)
-        return not (kind == lib.CFG_TYPE_STRING and value == "")
-
-    def __repr__(self) -> str:
-        return f"<Settings of {self._plugin.meta.name}>"
-
-
-def _config_type(key: str, value: Any) -> int:
-    if isinstance(value, bool):
-        return lib.CFG_TYPE_BOOL
-    if isinstance(value, Int64):
-        return lib.CFG_TYPE_INT64
-    if isinstance(value, int):
-        return lib.CFG_TYPE_INT if _INT32[0] <= value <= _INT32[1] else lib.CFG_TYPE_INT64
-    if isinstance(value, str):
-        return lib.CFG_TYPE_STRING
-    raise TypeError(f"setting {key!r}: DCConfig stores str, int and bool, "
-                    f"not {type(value).__name__}")
-
-
-# -- the logger -------------------------------------------------------------------------------
-
-class _DCLogHandler(logging.Handler):
-    """Sends a plugin's log records to its DCLog table (to Python logging when unloaded)."""
-
-    def __init__(self, plugin: "Plugin"):
-        super().__init__()
-        self.plugin = plugin
-        self.setFormatter(logging.Formatter("%(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        table = self.plugin._dclog
-        try:
-            message = self.format(record)
-            if record.levelno >= logging.WARNING:
-                message = f"{record.levelname.lower()}: {message}"
-            if table is None:
-                logging.getLogger(f"pyhost.plugin.{self.plugin.meta.name}").log(
-                    record.levelno, "%s", message)
-            else:
-                table.log(message.encode("utf-8", "replace"))
-        except Exception:
-            self.handleError(record)
-
-
-def _make_logger(plugin: "Plugin") -> logging.Logger:
-    # One Logger per Plugin object, outside logging's registry: two loads of the same
-    # plugin (two hosts, or a reload) must not share handlers, and it goes with the plugin.
-    logger = logging.Logger(f"pyhost.python.{plugin.meta.name}", logging.INFO)
-    logger.addHandler(_DCLogHandler(plugin))
-    logger.propagate = False  # the host logs DCLog messages itself
-    return logger
-
 
 # -- the plugin ---------------------------------------------------------------------------------
 

@@ -23,11 +23,12 @@ import binascii
 import json
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional
 
-from pyhost.events import Category, PluginLog
-from pyhost.services.app import ProtocolType
-from pyhost.standard_hooks import HookSpec, spec
+from pyhost.abi.hook_specs import HookSpec, spec
+from pyhost.app.application import ProtocolType
+from pyhost.host.events import Category, PluginLog
 
 SCHEMA = "pyhost-replay"
 VERSION = 1
@@ -35,6 +36,10 @@ VERSION = 1
 _PROTOCOLS = {"adc": ProtocolType.ADC, "nmdc": ProtocolType.NMDC, "dht": ProtocolType.DHT}
 _EVENT_KEYS = {"v", "hook", "object", "data", "id"}
 _ACTION_KEYS = {"v", "action", "guid", "name", "id"}
+
+
+# Replay files shipped with pyhost (`pyhost run --replay example:NAME`).
+EXAMPLES = Path(__file__).resolve().parent / "examples"
 
 
 class ReplayError(Exception):

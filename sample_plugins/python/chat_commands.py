@@ -9,7 +9,7 @@ view's method, and a counter kept in settings.
 Both answers are local messages (DCHub.local_message): they are shown in the hub's window
 and never sent to the hub. Any other command is left to the host and other plugins.
 """
-from pyhost.plugin import MSG_SYSTEM, Plugin, hook
+from pyhost.plugin.plugin import MSG_SYSTEM, Plugin, hook
 
 plugin = Plugin(
     guid="{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000501}",

@@ -16,7 +16,7 @@ Behaviour (settings are stored under this plugin's guid, like the C plugin's und
   - ON_UNLOAD / ON_UNINSTALL: logs "unloading" / "uninstalling" (pyhost releases the
     subscriptions after main returns).
 """
-from pyhost.plugin import (
+from pyhost.plugin.plugin import (
     ON_CONFIGURE,
     ON_INSTALL,
     ON_LOAD,

@@ -1,1 +1,2 @@
-"""Host services behind the ABI tables (DCConfig, DCLog, DCUtils, ...)."""
+"""Interfaces the host provides to plugins as ABI tables: DCConfig (``config``), DCLog
+(``log``), and the application's interfaces (``app_tables``: DCHub, DCQueue, DCUI, ...)."""

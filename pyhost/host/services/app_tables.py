@@ -32,12 +32,11 @@ import enum
 import itertools
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from pyhost._ffi import ffi, lib
-from pyhost.events import Category, PluginUnloaded
-from pyhost.services.app import (
+from pyhost.abi._ffi import ffi, lib
+from pyhost.app.application import (
     DEFAULT_TAGGER_SERVICE,
     INTERFACES,
     Connection,
@@ -52,6 +51,7 @@ from pyhost.services.app import (
     User,
     _enum,
 )
+from pyhost.host.events import Category, PluginUnloaded
 
 log = logging.getLogger("pyhost.app")
 
@@ -224,7 +224,7 @@ class AppServices:
 
     def __init__(self, host, app: Any = None):
         if app is None:
-            from pyhost.world import SimulatedWorld
+            from pyhost.app.world import SimulatedWorld
             app = SimulatedWorld()
         self._host = host
         self.app = app

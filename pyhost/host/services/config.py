@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Optional, Protocol
 
-from pyhost._ffi import ffi, lib
+from pyhost.abi._ffi import ffi, lib
+from pyhost.abi.config_values import from_native, to_native
+from pyhost.host.registry import Registry
 
-if TYPE_CHECKING:
-    from pyhost.host import Host
+
+class ConfigOwner(Protocol):
+    """What DCConfig needs of its host: the home directory, the registry, and where an
+    installed plugin's files are."""
+
+    home: Path
+    registry: Registry
+
+    def install_dir(self, guid: str) -> Optional[Path]: ...
 
 log = logging.getLogger("pyhost.config")
 
@@ -48,39 +57,13 @@ CORE_DEFAULTS: dict[str, tuple[str, Any]] = {
 }
 
 
-def to_native(type_name: str, value: Any):
-    """A fresh native ConfigValue (owned by whoever receives it)."""
-    if type_name == "string":
-        return lib.phn_cfg_string(str(value).encode("utf-8"))
-    if type_name == "int":
-        return lib.phn_cfg_int(int(value))
-    if type_name == "bool":
-        return lib.phn_cfg_bool(1 if value else 0)
-    return lib.phn_cfg_int64(int(value))
-
-
-def from_native(val) -> tuple[str, Any] | None:
-    """(type name, Python value) of a ConfigValue*, or None for REMOVE / unknown types."""
-    t = val.type
-    if t == lib.CFG_TYPE_STRING:
-        ptr = ffi.cast("ConfigStr*", val).value
-        return "string", "" if ptr == ffi.NULL else ffi.string(ptr).decode("utf-8", "replace")
-    if t == lib.CFG_TYPE_INT:
-        return "int", int(ffi.cast("ConfigInt*", val).value)
-    if t == lib.CFG_TYPE_BOOL:
-        return "bool", ffi.cast("ConfigBool*", val).value != 0
-    if t == lib.CFG_TYPE_INT64:
-        return "int64", int(ffi.cast("ConfigInt64*", val).value)
-    return None
-
-
 class ConfigService:
     """The DCConfig table of one host."""
 
     GUID = "generic.plugins.DCConfig"
     VERSION = 1
 
-    def __init__(self, host: "Host"):
+    def __init__(self, host: ConfigOwner):
         self._host = host
         self._callbacks: list[Any] = []  # keeps the C callbacks alive
         self.table = ffi.new("DCConfig*")

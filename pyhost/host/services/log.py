@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from pyhost._ffi import ffi
+from pyhost.abi._ffi import ffi
 
 GUID = "generic.plugins.DCLog"
 VERSION = 1

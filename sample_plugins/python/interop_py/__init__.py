@@ -14,7 +14,7 @@ Behaviour the tests rely on (settings under this plugin's guid):
     "greet_handled" = the result; returns True.
   - Registers sample.python.Calculator 1 (tables.Calculator).
 """
-from pyhost.plugin import BREAK, HANDLED, LOAD_STATES, Plugin, StringData, hook
+from pyhost.plugin.plugin import BREAK, HANDLED, LOAD_STATES, Plugin, StringData, hook
 
 from .tables import Calculator, CMath
 

@@ -4,7 +4,7 @@
 to call the C functions. ``Calculator`` is registered by this Python plugin: the class is both
 the description and the implementation that C plugins call.
 """
-from pyhost.interfaces import Interface, function
+from pyhost.abi.interfaces import Interface, function
 
 
 class CMath(Interface, guid="sample.interop.CMath", version=1):

@@ -39,7 +39,6 @@ Rules:
 """
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import secrets
@@ -47,31 +46,25 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
-from pyhost import dcext
-from pyhost._ffi import lib
-from pyhost.dcext import Limits, Package, Selection
-from pyhost.events import PluginUpdated
-from pyhost.loader import NativePlugin, PluginError, PluginMeta
-from pyhost.python_package import installed_entry, is_python_entry
-from pyhost.registry import PluginRecord, UnknownPluginError
-from pyhost.services.config import PATH_DIRS
+from pyhost.host import plugin_files as files
+from pyhost.host.events import PluginUpdated
+from pyhost.host.loader import NativePlugin, PluginError, PluginMeta
+from pyhost.host.plugin_files import recover
+from pyhost.host.registry import PluginRecord, UnknownPluginError
+from pyhost.packages import dcext
+from pyhost.packages.dcext import Limits, Package, Selection
+from pyhost.packages.python_package import installed_entry, is_python_entry
 
 if TYPE_CHECKING:
-    from pyhost.host import Host
+    from pyhost.host.host import Host
 
 __all__ = ["InstallResult", "PackageError", "install", "is_package", "plugins_root",
            "recover", "remove"]
 
 log = logging.getLogger("pyhost.packages")
 
-PLUGINS_DIR = "Plugins"
-STAGING_DIR = ".staging"
-
-# Called between the steps of install/update/remove with the step's name. A no-op; the
-# crash tests replace it to stop (or be killed) at every step.
-_checkpoint: Callable[[str], None] = lambda step: None
 
 
 class PackageError(PluginError):
@@ -110,7 +103,7 @@ class InstallResult:
 
 def plugins_root(host: "Host") -> Path:
     """``<local data path>/Plugins`` of a host (not created here)."""
-    return host.home / PATH_DIRS[lib.PATH_USER_LOCAL] / PLUGINS_DIR
+    return files.plugins_root(host.home)
 
 
 def is_package(path: Union[str, os.PathLike]) -> bool:
@@ -144,11 +137,11 @@ def install(host: "Host", source: Union[str, os.PathLike, bytes, Package], *,
     _refuse_same_or_lower(package, _installed(host, package.uuid))
     root = plugins_root(host)
     created = [d for d in (root.parent, root) if not d.exists()]
-    with _Lock(host.home):
+    with files.HomeLock(host.home):
         try:
             return _install_locked(host, package, selection, root)
         finally:
-            _clean_staging(root)
+            files.clean_staging(root)
             for directory in reversed(created):  # only if nothing got installed
                 try:
                     directory.rmdir()
@@ -158,11 +151,11 @@ def install(host: "Host", source: Union[str, os.PathLike, bytes, Package], *,
 
 def _install_locked(host: "Host", package: Package, selection: Selection,
                     root: Path) -> InstallResult:
-    _checkpoint("locked")
+    files.checkpoint("locked")
     existing = _installed(host, package.uuid)  # again: another process may have won
     _refuse_same_or_lower(package, existing)
     staging = _extract(root, package, selection)
-    _checkpoint("extracted")
+    files.checkpoint("extracted")
     version_dir = root / package.uuid / f"{package.version}-{secrets.token_hex(4)}"
     try:
         version_dir.parent.mkdir(exist_ok=True)
@@ -170,27 +163,27 @@ def _install_locked(host: "Host", package: Package, selection: Selection,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _fsync_dir(version_dir.parent)
-    _fsync_dir(staging.parent)
-    _checkpoint("moved")
+    files.fsync_dir(version_dir.parent)
+    files.fsync_dir(staging.parent)
+    files.checkpoint("moved")
     library = (version_dir / selection.library).resolve()
     if is_python_entry(selection.library):  # the module, or its package directory
         library = installed_entry(version_dir.resolve(), selection.library)
     try:
         meta = _check_identity(package, library)
-        _checkpoint("checked")
+        files.checkpoint("checked")
         if existing is None:
             result = _install_new(host, package, selection, library)
         else:
             result = _update(host, package, selection, library, existing, meta)
     except BaseException:
-        _discard_unless_referenced(host, root, version_dir)
+        files.discard_unless_referenced(host.registry, root, version_dir)
         raise
-    _checkpoint("committed")
+    files.checkpoint("committed")
     if existing is not None:
-        old_dir = _version_dir_of(root, existing.path)
+        old_dir = files.version_dir_of(root, existing.path)
         if old_dir is not None and old_dir != version_dir.resolve():
-            _discard_unless_referenced(host, root, old_dir)
+            files.discard_unless_referenced(host.registry, root, old_dir)
     return result
 
 
@@ -231,7 +224,7 @@ def _kind(library: Path) -> str:
 
 def _open(library: Path):
     if _kind(library) == "python":
-        from pyhost.python_loader import open_plugin
+        from pyhost.host.python_loader import open_plugin
         return open_plugin(library)
     return NativePlugin.open(library)
 
@@ -252,7 +245,7 @@ def _update(host: "Host", package: Package, selection: Selection, library: Path,
     guid = existing.guid
     was_loaded = host.is_loaded(guid)
     gone = host.unload(guid) if was_loaded else True
-    _checkpoint("unloaded")
+    files.checkpoint("unloaded")
     if not gone:
         # The old code stays mapped (and subscribed) until shutdown: record the update, and
         # let the new version load at the next start rather than run both side by side.
@@ -303,132 +296,24 @@ def remove(host: "Host", guid: str, *, keep_settings: bool = False) -> PluginRec
     A plugin installed as a bare library keeps its file (it is the user's)."""
     root = plugins_root(host)
     record = host.plugin(guid)  # PluginError for an unknown guid
-    if _version_dir_of(root, record.path) is None:
+    if files.version_dir_of(root, record.path) is None:
         return host.remove(guid, keep_settings=keep_settings)
-    with _Lock(host.home):
-        _checkpoint("locked")
+    with files.HomeLock(host.home):
+        files.checkpoint("locked")
         record = host.plugin(guid)
-        version_dir = _version_dir_of(root, record.path)
+        version_dir = files.version_dir_of(root, record.path)
         removed = host.remove(guid, keep_settings=keep_settings)
-        _checkpoint("unregistered")
+        files.checkpoint("unregistered")
         if version_dir is not None:
             package_dir = version_dir.parent
-            _discard_unless_referenced(host, root, package_dir)
-        _clean_staging(root)
+            files.discard_unless_referenced(host.registry, root, package_dir)
+        files.clean_staging(root)
         return removed
-
-
-# ---------------------------------------------------------------------------------------
-# recovery
-
-
-def recover(host: "Host") -> list[Path]:
-    """Removes what interrupted package operations left: the staging area, and the version
-    directories under ``Plugins/{UUID}/`` that no registry row points into (unless the
-    UUID's row points outside Plugins altogether, e.g. after the home was moved: then
-    nothing of it is touched). Returns what it removed. Skips (returns []) while another
-    process holds the package lock. Never raises."""
-    root = plugins_root(host)
-    removed: list[Path] = []
-    if not root.is_dir():
-        return removed
-    try:
-        with _Lock(host.home, blocking=False) as lock:
-            if not lock.acquired:
-                return removed
-            staging = root / STAGING_DIR
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
-                removed.append(staging)
-            rows = {r.guid: Path(r.path).resolve() for r in host.registry.plugins()}
-            referenced = list(rows.values())
-            real_root = root.resolve()
-            for package_dir in sorted(root.iterdir()):
-                # only what install creates: a directory named by a UUID
-                if not dcext.is_guid(package_dir.name) or package_dir.is_symlink() \
-                        or not package_dir.is_dir():
-                    continue
-                row_path = rows.get(package_dir.name)
-                if row_path is not None and not row_path.is_relative_to(real_root):
-                    # its row points elsewhere: a bare library installed over the package,
-                    # or a home moved since (absolute paths); not ours to judge: keep it
-                    continue
-                for version_dir in sorted(package_dir.iterdir()):
-                    if version_dir.is_symlink() or not version_dir.is_dir():
-                        continue
-                    if not any(p.is_relative_to(version_dir.resolve()) for p in referenced):
-                        _discard(root, version_dir)
-                        removed.append(version_dir)
-                if not any(package_dir.iterdir()):
-                    package_dir.rmdir()
-            _clean_staging(root)
-    except Exception:  # recovery must never stop a host from starting
-        log.exception("cleaning up interrupted package operations failed")
-    for path in removed:
-        log.info("removed %s left by an interrupted package operation", path)
-    return removed
-
-
-# ---------------------------------------------------------------------------------------
-# file system helpers
-
-
-class _Lock:
-    """An exclusive lock serialising package operations on one home, across processes: an
-    flock on the home directory itself (released by the kernel if we die), so it creates
-    no file. Where directories cannot be locked (Windows) a lock file in the home is used."""
-
-    def __init__(self, home: Path, blocking: bool = True):
-        self.home = home
-        self.blocking = blocking
-        self.acquired = False
-        self._fd: Optional[int] = None
-
-    def __enter__(self) -> "_Lock":
-        fd = _open_lock(self.home)
-        try:
-            _lock_fd(fd, self.blocking)
-        except BlockingIOError:
-            os.close(fd)
-            return self
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd, self.acquired = fd, True
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor releases the lock
-            self._fd, self.acquired = None, False
-
-
-try:
-    import fcntl
-
-    def _open_lock(home: Path) -> int:
-        return os.open(home, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-
-    def _lock_fd(fd: int, blocking: bool) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-except ImportError:  # Windows
-    import msvcrt
-
-    def _open_lock(home: Path) -> int:
-        return os.open(home / ".packages.lock", os.O_RDWR | os.O_CREAT, 0o644)
-
-    def _lock_fd(fd: int, blocking: bool) -> None:
-        try:
-            msvcrt.locking(fd, msvcrt.LK_LOCK if blocking else msvcrt.LK_NBLCK, 1)
-        except OSError as exc:
-            if not blocking:
-                raise BlockingIOError(errno.EAGAIN, "locked") from exc
-            raise
 
 
 def _extract(root: Path, package: Package, selection: Selection) -> Path:
     """Writes the selected files into a fresh staging directory (fsynced) and returns it."""
-    staging_root = root / STAGING_DIR
+    staging_root = root / files.STAGING_DIR
     staging_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="install-", dir=staging_root))
     try:
@@ -446,74 +331,12 @@ def _extract(root: Path, package: Package, selection: Selection) -> Path:
                 f.write(package.read(member))
                 f.flush()
                 os.fsync(f.fileno())
-            _checkpoint("extract-file")
+            files.checkpoint("extract-file")
         for directory in sorted(d for d in directories if d.is_relative_to(staging)):
-            _fsync_dir(directory)
+            files.fsync_dir(directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return staging
 
 
-def _referenced(host: "Host") -> list[Path]:
-    return [Path(r.path).resolve() for r in host.registry.plugins()]
-
-
-def _version_dir_of(root: Path, path: str) -> Optional[Path]:
-    """``Plugins/{UUID}/<version>`` holding ``path``, or None if it is not under Plugins."""
-    try:
-        rel = Path(path).resolve().relative_to(root.resolve())
-    except ValueError:
-        return None
-    if len(rel.parts) < 3 or rel.parts[0].startswith("."):
-        return None
-    return root.resolve() / rel.parts[0] / rel.parts[1]
-
-
-def _discard_unless_referenced(host: "Host", root: Path, directory: Path) -> None:
-    directory = directory.resolve()
-    if any(p.is_relative_to(directory) for p in _referenced(host)):
-        return
-    _discard(root, directory)
-    parent = directory.parent
-    if parent != root.resolve() and parent.is_dir() and not any(parent.iterdir()):
-        try:
-            parent.rmdir()
-        except OSError:
-            pass
-
-
-def _discard(root: Path, directory: Path) -> None:
-    """Deletes a directory: an atomic rename into the staging area, then rmtree there, so a
-    crash never leaves a half-deleted directory where the registry could point."""
-    staging_root = root / STAGING_DIR
-    staging_root.mkdir(parents=True, exist_ok=True)
-    trash = staging_root / f"trash-{secrets.token_hex(6)}"
-    try:
-        os.rename(directory, trash)
-    except FileNotFoundError:
-        return
-    _fsync_dir(directory.parent)
-    _checkpoint("discarded")
-    shutil.rmtree(trash, ignore_errors=True)
-
-
-def _clean_staging(root: Path) -> None:
-    try:
-        (root / STAGING_DIR).rmdir()  # only when empty
-    except OSError:
-        pass
-
-
-def _fsync_dir(path: Path) -> None:
-    """Makes a directory's entries durable (a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -1,0 +1,228 @@
+"""Hooks in Python plugins: ``@hook``, the subscriptions it makes, and hooks a plugin creates.
+
+A subscriber is called through one compiled trampoline (``_pyhost_plugin_hook``, a cffi
+``def_extern``): it builds the typed views of the object and data lazily, calls the function,
+and turns its result into the C answer. An exception never unwinds into C: it is reported
+through the plugin and counts as not handled.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Optional
+
+from pyhost.abi._ffi import ffi
+from pyhost.abi.bus import BREAK, HANDLED
+from pyhost.abi.hook_specs import SPECS as STANDARD_HOOK_SPECS
+from pyhost.abi.views import (
+    CommandData,
+    ConnectionData,
+    DataArray,
+    HubData,
+    QueueData,
+    StringData,
+    Table,
+    TagData,
+    UDPData,
+    UserData,
+    View,
+    pointer_of,
+)
+
+__all__ = ["HOOK_TYPES", "Hook", "HookError", "PluginDeclarationError", "Subscription", "hook"]
+
+# What a subscriber receives for the object and the data of each standard hook: a view
+# class, str (a C string), int (a uint64_t* tick) or None (the raw pointer). The table of
+# standard hooks is pyhost.abi.hook_specs.SPECS (ABI.md, "Standard hooks").
+_KINDS = {"hub": HubData, "user": UserData, "connection": ConnectionData, "udp": UDPData,
+          "queue": QueueData, "host": None, "text": str, "tick": int, "tags": TagData,
+          "display": StringData, "command": CommandData, "bytes": DataArray, None: None}
+HOOK_TYPES: dict[str, tuple[Any, Any]] = {
+    spec.guid: (_KINDS[spec.object], _KINDS[spec.data]) for spec in STANDARD_HOOK_SPECS}
+
+_DEFAULT = object()  # "use HOOK_TYPES" in hook(object=..., data=...)
+
+
+class PluginDeclarationError(ValueError):
+    """A Plugin(...) declaration or a @hook is malformed."""
+
+
+class HookError(RuntimeError):
+    """A hook could not be created or bound (duplicate guid, unknown hook)."""
+
+
+# -- declaring hooks --------------------------------------------------------------------------
+
+class _HookSpec:
+    __slots__ = ("guid", "fn", "object", "data", "raw")
+
+    def __init__(self, guid: str, fn: Callable, object: Any, data: Any, raw: bool):
+        self.guid, self.fn, self.object, self.data, self.raw = guid, fn, object, data, raw
+
+
+def _types_for(guid: str, object: Any, data: Any) -> tuple[Any, Any]:
+    std_object, std_data = HOOK_TYPES.get(guid, (None, None))
+    object = std_object if object is _DEFAULT else object
+    data = std_data if data is _DEFAULT else data
+    for what, value in (("object", object), ("data", data)):
+        if value not in (None, str, int) and not (isinstance(value, type)
+                                                 and issubclass(value, View)):
+            raise PluginDeclarationError(
+                f"hook {guid!r}: {what}= must be a view class (HubData, StringData...), "
+                f"str, int or None, not {value!r}.")
+    return object, data
+
+
+def hook(guid: str, *, object: Any = _DEFAULT, data: Any = _DEFAULT, raw: bool = False):
+    """Marks a function as a subscriber of the hook ``guid``.
+
+    The function is called as ``fn(object, data)``. For the standard hooks both are typed as
+    ABI.md says (``HOOK_TYPES``); for other hooks they are raw cdata pointers unless
+    ``object=`` / ``data=`` name a view class, ``str`` (a C string) or ``int`` (a
+    ``uint64_t*``). ``raw=True`` passes the two ``void*`` untouched (the fastest path).
+
+    Module-level functions marked with ``@hook`` in the plugin's entry module are bound for
+    the plugin found there; elsewhere use ``@plugin.hook``.
+    """
+    if not isinstance(guid, str) or not guid:
+        raise PluginDeclarationError("@hook needs the hook's guid, e.g. "
+                                     "@hook(\"dcpp.chat.onIncomingChat\").")
+    types = _types_for(guid, object, data)
+
+    def mark(fn: Callable) -> Callable:
+        if not callable(fn):
+            raise PluginDeclarationError(f"@hook({guid!r}) decorates {fn!r}, "
+                                         "which is not callable.")
+        specs = fn.__dict__.setdefault("_pyhost_hooks", [])
+        specs.append(_HookSpec(guid, fn, types[0], types[1], raw))
+        return fn
+
+    return mark
+
+
+# -- the per-event path ---------------------------------------------------------------------
+
+_new = object.__new__
+_from_handle = ffi.from_handle
+_string = ffi.string
+_U64 = ffi.typeof("uint64_t*")
+_CHARP = ffi.typeof("char*")
+_cast = ffi.cast
+
+
+class Subscription:
+    """One bound subscriber of a Python plugin; released at unload, or by ``release()``."""
+
+    __slots__ = ("plugin", "guid", "fn", "ocls", "dcls", "raw", "handle", "_self", "_outs",
+                 "__weakref__")
+
+    def __init__(self, plugin: Any, spec: _HookSpec):
+        self.plugin = plugin
+        self.guid = spec.guid
+        self.fn = spec.fn
+        self.ocls = spec.object
+        self.dcls = spec.data
+        self.raw = spec.raw
+        self.handle = None
+        self._self = ffi.new_handle(self)  # the `common` the trampoline gets back
+        self._outs: dict[int, Any] = {}   # thread id -> the last StringData.out it set
+
+    # views call these
+    def table(self, name: str) -> Table:
+        return self.plugin.table(name)
+
+    def keep_out(self, buffer) -> None:
+        """Keeps the string this subscriber set as StringData.out on this thread alive, and
+        lets the previous one (already copied by the host) go."""
+        self._outs[threading.get_ident()] = buffer
+
+    def release(self) -> int:
+        """Unsubscribes; returns the subscribers the hook has left (0 if already gone)."""
+        return self.plugin._release_subscription(self)
+
+    @property
+    def active(self) -> bool:
+        return self.handle is not None
+
+    def __repr__(self) -> str:
+        name = getattr(self.fn, "__qualname__", repr(self.fn))
+        return f"<Subscription {name} on {self.guid}{'' if self.active else ' (released)'}>"
+
+
+@ffi.def_extern()
+def _pyhost_plugin_hook(obj, data, common, brk):
+    sub = _from_handle(common)
+    try:
+        if sub.raw:
+            result = sub.fn(obj, data)
+        else:
+            cls = sub.ocls
+            if not obj:
+                o = None
+            elif cls is None:
+                o = obj
+            else:
+                o = _new(cls)
+                o._p = obj
+                o._c = None
+                o._owner = sub
+            cls = sub.dcls
+            if not data:
+                d = None
+            elif cls is str:
+                d = _string(_cast(_CHARP, data)).decode("utf-8", "replace")
+            elif cls is None:
+                d = data
+            elif cls is int:
+                d = _cast(_U64, data)[0]
+            else:
+                d = _new(cls)
+                d._p = data
+                d._c = None
+                d._owner = sub
+            result = sub.fn(o, d)
+    except BaseException as exc:  # never unwind into C
+        sub.plugin._report(sub.guid, _name_of(sub.fn), exc)
+        return 0
+    if not result:
+        return 0
+    if result is True:
+        return 1
+    flags = int(result)
+    if flags & BREAK:
+        brk[0] = 1
+    return flags & HANDLED
+
+
+def _name_of(fn: Any) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+# -- hooks this plugin creates ----------------------------------------------------------------
+
+class Hook:
+    """A hook created by this plugin; only its creator can fire it (``run``)."""
+
+    def __init__(self, plugin: Any, guid: str, default: Optional[Callable]):
+        self.plugin = plugin
+        self.guid = guid
+        self.default = default
+        self.handle = None
+        self._default_cb = None
+
+    def run(self, object: Any = None, data: Any = None) -> bool:
+        """Fires the hook with ``DCHooks.run_hook``; True when a subscriber handled it.
+
+        ``object`` and ``data`` may be views, cdata pointers, None (NULL) or, for data,
+        a ``str`` (passed as a C string for the duration of the call).
+        """
+        if self.handle is None:
+            raise HookError(f"hook {self.guid!r} is not created (the plugin is not loaded)")
+        if isinstance(data, str):
+            data = ffi.new("char[]", data.encode("utf-8"))
+        if isinstance(object, str):
+            object = ffi.new("char[]", object.encode("utf-8"))
+        return self.plugin._dchooks.run_hook(self.handle, pointer_of(object),
+                                             pointer_of(data)) == 1
+
+    def __repr__(self) -> str:
+        return f"<Hook {self.guid}{'' if self.handle is not None else ' (not created)'}>"
