@@ -18,6 +18,8 @@ import pytest
 from dcext_fixtures import (CHAT_GUARD_GUID, PKG_GUID, TOOLCHAINS, builds, info_xml,  # noqa: F401
                             zip_package)
 from pyhost.packages import dcext
+from pyhost.packages import manifest
+from pyhost.packages.packer import pack
 from pyhost.host.binary import host_platform
 from pyhost.packages.dcext import (IncompatiblePackageError, InvalidPackageError, Limits, NotAZipError,
                           read_package)
@@ -76,7 +78,7 @@ def test_multi_platform_package_packs_and_inspect_reads_each_binary(tmp_path, bu
     d = package_dir(tmp_path, builds, platforms,
                     files=[("icons/guard.ico", None), ("linux/helper.so.txt", "elf-x64"),
                            ("win/helper.txt", "pe-x64")])
-    target, package = dcext.pack(d, tmp_path / "chat_guard.dcext")
+    target, package = pack(d, tmp_path / "chat_guard.dcext")
     assert target == tmp_path / "chat_guard.dcext" and target.is_file()
     assert package.platforms == tuple(platforms)
     reread = read_package(target)
@@ -144,7 +146,7 @@ def test_package_without_this_hosts_platform_is_valid_but_incompatible(tmp_path,
     if not others:
         pytest.skip("no toolchain for a platform other than this host's")
     d = package_dir(tmp_path, builds, others)
-    target, package = dcext.pack(d)  # packing for other platforms is fine
+    target, package = pack(d)  # packing for other platforms is fine
     assert target == tmp_path / "pkg.dcext"
     with pytest.raises(IncompatiblePackageError) as err:
         package.select()
@@ -169,8 +171,8 @@ def test_package_without_this_hosts_platform_is_valid_but_incompatible(tmp_path,
 def test_pack_is_deterministic_and_holds_only_what_info_xml_names(tmp_path, builds):
     d = package_dir(tmp_path, builds, ["elf-x64"], files=[("data/a.txt", None)])
     (d / "notes.txt").write_text("not named, not packed")
-    first, _ = dcext.pack(d, tmp_path / "a.dcext")
-    second, _ = dcext.pack(d, tmp_path / "b.dcext")
+    first, _ = pack(d, tmp_path / "a.dcext")
+    second, _ = pack(d, tmp_path / "b.dcext")
     assert first.read_bytes() == second.read_bytes()
     assert sorted(zipfile.ZipFile(first).namelist()) == [
         "data/a.txt", "elf-x64/chat_guard.so", "info.xml"]
@@ -203,7 +205,7 @@ def test_pack_refuses_what_inspect_would_reject_and_leaves_nothing(tmp_path, bui
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     with pytest.raises(InvalidPackageError, match=message):
-        dcext.pack(d, out_dir / "x.dcext")
+        pack(d, out_dir / "x.dcext")
     assert list(out_dir.iterdir()) == []
     result = pyhost("pack", str(d), "-o", str(out_dir / "x.dcext"), cwd=tmp_path)
     assert result.returncode == 2 and list(out_dir.iterdir()) == []
@@ -246,7 +248,7 @@ def test_info_xml_values_are_read_with_token_white_space():
            "<Version> 2.50 </Version><ApiVersion>8</ApiVersion>"
            "<Description>Line one\nline two</Description><Website>http://x.invalid</Website>"
            '<Plugin Platform="pe-x64"> p.dll </Plugin></dcext>')
-    parsed = dcext._parse_info(xml.encode(), _raise)
+    parsed = manifest.parse_info(xml.encode(), _raise)
     assert (parsed.uuid, parsed.name, parsed.version) == (PKG_GUID, "My plugin", "2.50")
     assert parsed.description == "Line one\nline two" and parsed.plugins == (("pe-x64", "p.dll"),)
 
@@ -284,7 +286,7 @@ def test_the_format_descriptions_example_matches_the_schema():
     assert not schema.is_valid(example.replace('"pe-x86"', '"pe-x64"'))  # one per platform
     assert not schema.is_valid(example.replace("<Name>Test plugin</Name>", ""))
     with pytest.raises(InvalidPackageError, match="API version 6") as err:
-        dcext._parse_info(example.encode(), _raise)
+        manifest.parse_info(example.encode(), _raise)
     assert err.value.code == "api-version"
 
 

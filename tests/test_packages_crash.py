@@ -44,12 +44,13 @@ SERVER = r'''
 import json, logging, os, random, sys, time, traceback
 
 from pyhost.packages import dcext
+from pyhost.packages import manifest
 from pyhost import packages
 from pyhost.host import plugin_files
 from pyhost.host.host import Host
 
 GUID = sys.argv[1]
-dcext._schema()  # built once here, inherited by every child
+manifest.schema()  # built once here, inherited by every child
 logging.disable(logging.CRITICAL)
 
 

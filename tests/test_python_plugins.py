@@ -1003,6 +1003,7 @@ ALL_CODES = ("elf-x64", "elf-x86", "pe-x64", "pe-x86")
 def python_dcext(tmp_path, version="1.0", *, codes=ALL_CODES, declared=None) -> Path:
     """A .dcext holding a package plugin "greeter" (entry greeter/__init__.py)."""
     from pyhost.packages import dcext
+    from pyhost.packages.packer import pack
     src = tmp_path / f"greeter-src-{version}-{'-'.join(codes)}"
     write(src, f"""
         from pyhost.plugin.plugin import LOAD_STATES, Plugin, hook
@@ -1026,7 +1027,7 @@ def python_dcext(tmp_path, version="1.0", *, codes=ALL_CODES, declared=None) -> 
         f"  <UUID>{GUID}</UUID>\n  <Name>Packaged greeter</Name>\n"
         f"  <Version>{version}</Version>\n  <ApiVersion>8</ApiVersion>\n{plugins}"
         "  <Files>\n    <File>greeter/replies.py</File>\n  </Files>\n</dcext>\n")
-    path, _ = dcext.pack(src, tmp_path / f"greeter-{version}-{len(codes)}.dcext")
+    path, _ = pack(src, tmp_path / f"greeter-{version}-{len(codes)}.dcext")
     return path
 
 

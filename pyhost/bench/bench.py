@@ -873,6 +873,7 @@ def _build_package(tmp: Path, dcext) -> tuple[Path, list[str], dict[str, str]]:
 
     from pyhost.abi.paths import sdk_include_dir
     from pyhost.host.binary import host_platform
+    from pyhost.packages.packer import pack
     here = host_platform()
     root = tmp / "package"
     (root / "data").mkdir(parents=True)
@@ -911,7 +912,7 @@ def _build_package(tmp: Path, dcext) -> tuple[Path, list[str], dict[str, str]]:
     lines += [f'  <Plugin Platform="{p}">{path}</Plugin>' for p, path in plugins.items()]
     lines += ["  <Files>", "    <File>data/readme.txt</File>", "  </Files>", "</dcext>", ""]
     (root / "info.xml").write_text("\n".join(lines))
-    path, _ = dcext.pack(root, tmp / "bench.dcext")
+    path, _ = pack(root, tmp / "bench.dcext")
     return path, sorted(plugins), skipped
 
 

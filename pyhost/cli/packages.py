@@ -13,6 +13,7 @@ import sys
 from pyhost.cli.common import open_host, record_dict
 from pyhost.cli.errors import CommandError
 from pyhost.packages import dcext
+from pyhost.packages.packer import pack
 from pyhost.packages.installer import is_package
 
 __all__ = ["install_package", "is_package", "register"]
@@ -63,7 +64,7 @@ def cmd_inspect(args) -> int:
 
 def cmd_pack(args) -> int:
     try:
-        target, package = dcext.pack(args.directory, args.output)
+        target, package = pack(args.directory, args.output)
     except dcext.DcextError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:

@@ -1,7 +1,8 @@
 """``.dcext`` packages: reading, checking, installing, updating and removing them.
 
-- ``dcext``: reading a package (raw ZIP checks, limits, info.xml against its XSD, platform
-  selection, binary checks) and ``pack``.
+- ``dcext``: reading a package and what a valid one holds (platform selection, binary
+  checks), built on ``rules`` (limits, errors), ``zip_reader`` (the raw ZIP container) and
+  ``manifest`` (info.xml against its XSD); ``packer``: building a package (``pack``).
 - ``python_package``: the convention for a Python plugin inside a .dcext.
 - ``install``: install / update / remove on a Host, crash-safe (staging, atomic rename,
   rollback), under the home's package lock.
