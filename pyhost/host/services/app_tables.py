@@ -26,13 +26,9 @@ returns a string valid until the end of the onChatTags dispatch.
 """
 from __future__ import annotations
 
-import base64
-import collections
-import enum
 import itertools
 import logging
 import threading
-from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from pyhost.abi._ffi import ffi, lib
@@ -41,17 +37,16 @@ from pyhost.app.application import (
     INTERFACES,
     Connection,
     Hub,
-    MsgType,
-    ProtocolType,
     QueueItem,
-    QueuePrio,
     Tagger,
     TaggerService,
     UICommand,
     User,
-    _enum,
 )
 from pyhost.host.events import Category, PluginUnloaded
+from pyhost.host.services.app_structs import _b, _obj, handle_of
+from pyhost.host.services.app_table_builders import BUILDERS
+from pyhost.host.services.effects import Effect, EffectLog, jsonable  # noqa: F401  (Effect: re-exported)
 
 log = logging.getLogger("pyhost.app")
 
@@ -66,149 +61,6 @@ _REFUSALS = {
     lib.PHN_REFUSED_WRONG_KIND: "a release through the wrong function (e.g. a HubData given "
                                 "to release_user) was refused",
 }
-
-
-# ---- effects ---------------------------------------------------------------------------------
-
-@dataclass
-class Effect:
-    """One call a plugin made to an application interface (or, with interface "world", an
-    event the simulated world fired in response)."""
-    seq: int
-    interface: str
-    function: str
-    args: dict
-    result: Any = None
-    error: Optional[str] = None
-
-    def to_dict(self) -> dict:
-        d = {"interface": self.interface, "function": self.function, "args": self.args}
-        if self.result is not None:
-            d["result"] = self.result
-        if self.error is not None:
-            d["error"] = self.error
-        return d
-
-
-class EffectLog:
-    """A bounded, thread-safe record of effects. Subscribers are called as each effect
-    starts (its result is filled in when the call returns)."""
-
-    def __init__(self, maxlen: int = 100_000):
-        self._lock = threading.Lock()
-        self._effects: collections.deque[Effect] = collections.deque(maxlen=maxlen)
-        self._seq = itertools.count(1)
-        self._subscribers: tuple[Callable[[Effect], None], ...] = ()
-        self.dropped = 0
-
-    def begin(self, interface: str, function: str, args: dict) -> Effect:
-        with self._lock:
-            effect = Effect(next(self._seq), interface, function, args)
-            if len(self._effects) == self._effects.maxlen:
-                self.dropped += 1
-            self._effects.append(effect)
-        return effect
-
-    def drain(self) -> list[Effect]:
-        """Removes and returns the recorded effects, oldest first."""
-        with self._lock:
-            out = list(self._effects)
-            self._effects.clear()
-        return out
-
-    def snapshot(self) -> list[Effect]:
-        with self._lock:
-            return list(self._effects)
-
-    def subscribe(self, callback: Callable[[Effect], None]) -> Callable[[], None]:
-        """Calls ``callback(effect)`` once each effect is complete; returns an unsubscribe."""
-        with self._lock:
-            self._subscribers += (callback,)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._subscribers = tuple(s for s in self._subscribers if s is not callback)
-        return unsubscribe
-
-    def _finished(self, effect: Effect) -> None:
-        for callback in self._subscribers:
-            try:
-                callback(effect)
-            except Exception:
-                log.exception("effect subscriber %r failed", callback)
-
-
-def jsonable(value: Any) -> Any:
-    """Effect arguments and results as plain JSON values."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, enum.Enum):
-        return value.name
-    if isinstance(value, (int, float)):
-        return value
-    summary = getattr(value, "summary", None)
-    if callable(summary):
-        return summary()
-    if isinstance(value, (bytes, bytearray)):
-        try:
-            return bytes(value).decode("utf-8")
-        except UnicodeDecodeError:
-            return {"base64": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return repr(value)
-
-
-# ---- C <-> Python --------------------------------------------------------------------------
-
-def text(ptr) -> Optional[str]:
-    """A C string as str (UTF-8, invalid bytes replaced); None for NULL."""
-    return None if ptr == ffi.NULL else ffi.string(ptr).decode("utf-8", "replace")
-
-
-def handle_of(obj) -> int:
-    return int(ffi.cast("uintptr_t", obj))
-
-
-def hub_from_c(p) -> Optional[Hub]:
-    if p == ffi.NULL:
-        return None
-    return Hub(url=text(p.url) or "", ip=text(p.ip) or "", port=p.port,
-               protocol=_enum(ProtocolType, p.protocol), is_op=bool(p.isOp),
-               is_secure=bool(p.isSecure), handle=handle_of(p.object))
-
-
-def user_from_c(p) -> Optional[User]:
-    if p == ffi.NULL:
-        return None
-    return User(nick=text(p.nick) or "", cid=text(p.cid) or "", hub_url=text(p.hubHint) or "",
-                sid=p.sid, protocol=_enum(ProtocolType, p.protocol), is_op=bool(p.isOp),
-                handle=handle_of(p.object))
-
-
-def connection_from_c(p) -> Optional[Connection]:
-    if p == ffi.NULL:
-        return None
-    return Connection(ip=text(p.ip) or "", port=p.port, protocol=_enum(ProtocolType, p.protocol),
-                      is_op=bool(p.isOp), is_secure=bool(p.isSecure), handle=handle_of(p.object))
-
-
-def queue_item_from_c(p) -> Optional[QueueItem]:
-    if p == ffi.NULL:
-        return None
-    return QueueItem(target=text(p.target) or "", location=text(p.location) or "",
-                     hash=text(p.hash) or "", size=p.size, is_file_list=bool(p.isFileList),
-                     handle=handle_of(p.object))
-
-
-def _b(s: str) -> bytes:
-    return s.encode("utf-8")
-
-
-def _obj(handle: int):
-    return ffi.cast("void*", handle)
 
 
 class _TagSession:
@@ -243,7 +95,7 @@ class AppServices:
             impl = getattr(app, attr, None)
             if impl is None:
                 continue
-            table = getattr(self, f"_build_{attr}")(impl, name)
+            table = BUILDERS[attr](self, impl, name)
             table.apiVersion = version
             if host.bus.register_interface(guid, table) is None:
                 log.warning("%s was already registered; the application's one is not used", guid)
@@ -378,214 +230,6 @@ class AppServices:
         with self._lock:
             return self._tag_sessions.get(handle_of(tag_data))
 
-    # -- the tables ----------------------------------------------------------------------------
-    def _build_hub(self, impl, I: str):
-        t = ffi.new("DCHub*")
-        e = self._entry
-
-        def add_hub(url, nick, password):
-            a = {"url": text(url), "nick": text(nick) or "",
-                 "password": "***" if text(password) else ""}
-            return self.call(I, "add_hub", a,
-                             lambda: impl.add_hub(a["url"], a["nick"], text(password) or ""),
-                             required=("url",), convert=self._copy_for_plugin(Hub),
-                             default=ffi.NULL)
-
-        def find_hub(url):
-            a = {"url": text(url)}
-            return self.call(I, "find_hub", a, lambda: impl.find_hub(a["url"]),
-                             required=("url",), convert=self._copy_for_plugin(Hub),
-                             default=ffi.NULL)
-
-        def remove_hub(hub):
-            a = {"hub": hub_from_c(hub)}
-            self.call(I, "remove_hub", a, lambda: impl.remove_hub(a["hub"]), required=("hub",))
-
-        def hub_cmd(function):
-            def run(hub, cmd):
-                a = {"hub": hub_from_c(hub), "cmd": text(cmd)}
-                self.call(I, function, a, lambda: getattr(impl, function)(a["hub"], a["cmd"]),
-                          required=("hub", "cmd"))
-            return run
-
-        def send_message(hub, msg, third):
-            a = {"hub": hub_from_c(hub), "message": text(msg), "third_person": bool(third)}
-            self.call(I, "send_message", a,
-                      lambda: impl.send_message(a["hub"], a["message"], a["third_person"]),
-                      required=("hub", "message"))
-
-        def local_message(hub, msg, kind):
-            a = {"hub": hub_from_c(hub), "message": text(msg), "type": _enum(MsgType, kind)}
-            self.call(I, "local_message", a,
-                      lambda: impl.local_message(a["hub"], a["message"], a["type"]),
-                      required=("hub", "message"))
-
-        def send_private_message(user, msg, third):
-            a = {"user": user_from_c(user), "message": text(msg), "third_person": bool(third)}
-            return self.call(I, "send_private_message", a,
-                             lambda: impl.send_private_message(a["user"], a["message"],
-                                                               a["third_person"]),
-                             required=("user", "message"), convert=lambda r: 1 if r else 0,
-                             default=0)
-
-        def find_user(cid, hub_url):
-            a = {"cid": text(cid), "hub_url": text(hub_url) or ""}
-            return self.call(I, "find_user", a, lambda: impl.find_user(a["cid"], a["hub_url"]),
-                             required=("cid",), convert=self._copy_for_plugin(User),
-                             default=ffi.NULL)
-
-        t.add_hub = e(I, "add_hub", "HubData*(*)(const char*, const char*, const char*)",
-                      add_hub, ffi.NULL)
-        t.find_hub = e(I, "find_hub", "HubData*(*)(const char*)", find_hub, ffi.NULL)
-        t.remove_hub = e(I, "remove_hub", "void(*)(HubData*)", remove_hub, None)
-        t.emulate_protocol_cmd = e(I, "emulate_protocol_cmd", "void(*)(HubData*, const char*)",
-                                   hub_cmd("emulate_protocol_cmd"), None)
-        t.send_protocol_cmd = e(I, "send_protocol_cmd", "void(*)(HubData*, const char*)",
-                                hub_cmd("send_protocol_cmd"), None)
-        t.send_message = e(I, "send_message", "void(*)(HubData*, const char*, Bool)",
-                           send_message, None)
-        t.local_message = e(I, "local_message", "void(*)(HubData*, const char*, MsgType)",
-                            local_message, None)
-        t.send_private_message = e(I, "send_private_message",
-                                   "Bool(*)(UserData*, const char*, Bool)",
-                                   send_private_message, 0)
-        t.find_user = e(I, "find_user", "UserData*(*)(const char*, const char*)", find_user,
-                        ffi.NULL)
-        t.copy_user = ffi.addressof(lib, "phn_user_copy")
-        t.release_user = ffi.addressof(lib, "phn_user_release")
-        t.copy = ffi.addressof(lib, "phn_hub_copy")
-        t.release = ffi.addressof(lib, "phn_hub_release")
-        return t
-
-    def _build_connection(self, impl, I: str):
-        t = ffi.new("DCConnection*")
-        e = self._entry
-
-        def send_udp_data(ip, port, data, n):
-            payload = b"" if data == ffi.NULL or n == 0 else \
-                ffi.unpack(ffi.cast("char*", data), n)
-            a = {"ip": text(ip), "port": port, "data": payload}
-            self.call(I, "send_udp_data", a, lambda: impl.send_udp_data(a["ip"], port, payload),
-                      required=("ip",))
-
-        def send_protocol_cmd(conn, cmd):
-            a = {"connection": connection_from_c(conn), "cmd": text(cmd)}
-            self.call(I, "send_protocol_cmd", a,
-                      lambda: impl.send_protocol_cmd(a["connection"], a["cmd"]),
-                      required=("connection", "cmd"))
-
-        def terminate_conn(conn, graceless):
-            a = {"connection": connection_from_c(conn), "graceless": bool(graceless)}
-            self.call(I, "terminate_conn", a,
-                      lambda: impl.terminate_conn(a["connection"], a["graceless"]),
-                      required=("connection",))
-
-        def get_user(conn):
-            a = {"connection": connection_from_c(conn)}
-            return self.call(I, "get_user", a, lambda: impl.get_user(a["connection"]),
-                             required=("connection",), convert=self._copy_for_plugin(User),
-                             default=ffi.NULL)
-
-        t.send_udp_data = e(I, "send_udp_data", "void(*)(const char*, uint32_t, dcptr_t, size_t)",
-                            send_udp_data, None)
-        t.send_protocol_cmd = e(I, "send_protocol_cmd", "void(*)(ConnectionData*, const char*)",
-                                send_protocol_cmd, None)
-        t.terminate_conn = e(I, "terminate_conn", "void(*)(ConnectionData*, Bool)",
-                             terminate_conn, None)
-        t.get_user = e(I, "get_user", "UserData*(*)(ConnectionData*)", get_user, ffi.NULL)
-        return t
-
-    def _build_queue(self, impl, I: str):
-        t = ffi.new("DCQueue*")
-        e = self._entry
-        copy_item = self._copy_for_plugin(QueueItem)
-
-        def add_list(user, silent):
-            a = {"user": user_from_c(user), "silent": bool(silent)}
-            return self.call(I, "add_list", a, lambda: impl.add_list(a["user"], a["silent"]),
-                             required=("user",), convert=copy_item, default=ffi.NULL)
-
-        def add_download(hash_, size, target):
-            a = {"hash": text(hash_), "size": size, "target": text(target)}
-            return self.call(I, "add_download", a,
-                             lambda: impl.add_download(a["hash"], size, a["target"]),
-                             required=("hash", "target"), convert=copy_item, default=ffi.NULL)
-
-        def find_download(target):
-            a = {"target": text(target)}
-            return self.call(I, "find_download", a, lambda: impl.find_download(a["target"]),
-                             required=("target",), convert=copy_item, default=ffi.NULL)
-
-        def remove_download(item):
-            a = {"item": queue_item_from_c(item)}
-            self.call(I, "remove_download", a, lambda: impl.remove_download(a["item"]),
-                      required=("item",))
-
-        def set_priority(item, prio):
-            a = {"item": queue_item_from_c(item), "priority": _enum(QueuePrio, prio)}
-            self.call(I, "set_priority", a, lambda: impl.set_priority(a["item"], a["priority"]),
-                      required=("item",))
-
-        def pause(item):
-            a = {"item": queue_item_from_c(item)}
-            return self.call(I, "pause", a, lambda: impl.pause(a["item"]), required=("item",),
-                             convert=lambda r: 1 if r else 0, default=0)
-
-        t.add_list = e(I, "add_list", "QueueData*(*)(UserData*, Bool)", add_list, ffi.NULL)
-        t.add_download = e(I, "add_download", "QueueData*(*)(const char*, uint64_t, const char*)",
-                           add_download, ffi.NULL)
-        t.find_download = e(I, "find_download", "QueueData*(*)(const char*)", find_download,
-                            ffi.NULL)
-        t.remove_download = e(I, "remove_download", "void(*)(QueueData*)", remove_download, None)
-        t.set_priority = e(I, "set_priority", "void(*)(QueueData*, QueuePrio)", set_priority,
-                           None)
-        t.pause = e(I, "pause", "Bool(*)(QueueData*)", pause, 0)
-        t.copy = ffi.addressof(lib, "phn_queue_copy")
-        t.release = ffi.addressof(lib, "phn_queue_release")
-        return t
-
-    def _build_ui(self, impl, I: str):
-        t = ffi.new("DCUI*")
-        e = self._entry
-
-        def add_command(guid, name, fn, icon):
-            a = {"guid": text(guid), "name": text(name), "icon": text(icon) or "",
-                 "command": None if fn == ffi.NULL else "<function>"}
-
-            def add():
-                command = self._new_command(a["guid"], a["name"], a["icon"], fn)
-                impl.add_command(a["guid"], a["name"], command, a["icon"])
-            self.call(I, "add_command", a, add, required=("guid", "name", "command"))
-
-        def remove_command(guid, name):
-            a = {"guid": text(guid), "name": text(name)}
-
-            def remove():
-                with self._lock:
-                    command = self._commands.pop((a["guid"], a["name"]), None)
-                if command is not None:
-                    command.invalidate()
-                impl.remove_command(a["guid"], a["name"])
-            self.call(I, "remove_command", a, remove, required=("guid", "name"))
-
-        def play_sound(path):
-            a = {"path": text(path)}
-            self.call(I, "play_sound", a, lambda: impl.play_sound(a["path"]), required=("path",))
-
-        def notify(title, message):
-            a = {"title": text(title) or "", "message": text(message)}
-            self.call(I, "notify", a, lambda: impl.notify(a["title"], a["message"]),
-                      required=("message",))
-
-        t.add_command = e(I, "add_command",
-                          "void(*)(const char*, const char*, DCCommandFunc, const char*)",
-                          add_command, None)
-        t.remove_command = e(I, "remove_command", "void(*)(const char*, const char*)",
-                             remove_command, None)
-        t.play_sound = e(I, "play_sound", "void(*)(const char*)", play_sound, None)
-        t.notify = e(I, "notify", "void(*)(const char*, const char*)", notify, None)
-        return t
-
     def _new_command(self, guid: str, name: str, icon: str, fn) -> UICommand:
         name_buffer = ffi.new("char[]", _b(name))
 
@@ -613,68 +257,6 @@ class AppServices:
     def command(self, guid: str, name: str) -> Optional[UICommand]:
         with self._lock:
             return self._commands.get((guid, name))
-
-    def _build_tagger(self, impl, I: str):
-        t = ffi.new("DCTagger*")
-        e = self._entry
-
-        def get_text(tags):
-            session = self._session(tags)
-
-            def get():
-                if session is None:
-                    raise LookupError("not the TagData of a running dcpp.ui.onChatTags")
-                return session.tagger.get_text()
-
-            def keep(value: str):
-                buffer = ffi.new("char[]", _b(value))
-                session.texts.append(buffer)
-                return buffer
-            return self.call(I, "get_text", {}, get, convert=keep, default=ffi.NULL)
-
-        def add_tag(tags, start, end, id_, attributes):
-            session = self._session(tags)
-            a = {"start": start, "end": end, "id": text(id_), "attributes": text(attributes) or ""}
-
-            def add():
-                if session is None:
-                    raise LookupError("not the TagData of a running dcpp.ui.onChatTags")
-                session.tagger.add_tag(start, end, a["id"], a["attributes"])
-            self.call(I, "add_tag", a, add, required=("id",))
-
-        def replace_text(tags, start, end, replacement):
-            session = self._session(tags)
-            a = {"start": start, "end": end, "replacement": text(replacement)}
-
-            def replace():
-                if session is None:
-                    raise LookupError("not the TagData of a running dcpp.ui.onChatTags")
-                session.tagger.replace_text(start, end, a["replacement"])
-            self.call(I, "replace_text", a, replace, required=("replacement",))
-
-        t.get_text = e(I, "get_text", "const char*(*)(TagData*)", get_text, ffi.NULL)
-        t.add_tag = e(I, "add_tag",
-                      "void(*)(TagData*, size_t, size_t, const char*, const char*)", add_tag,
-                      None)
-        t.replace_text = e(I, "replace_text", "void(*)(TagData*, size_t, size_t, const char*)",
-                           replace_text, None)
-        return t
-
-    def _build_data_access(self, impl, I: str):
-        t = ffi.new("DCDataAccess*")
-
-        def get_http_resource(uri, local_path):
-            a = {"uri": text(uri), "local_path": text(local_path) or ""}
-            self.call(I, "get_http_resource", a,
-                      lambda: impl.get_http_resource(a["uri"], a["local_path"]),
-                      required=("uri",))
-
-        t.get_http_resource = self._entry(I, "get_http_resource",
-                                          "void(*)(const char*, const char*)",
-                                          get_http_resource, None)
-        t.copy = ffi.addressof(lib, "phn_data_copy")
-        t.release = ffi.addressof(lib, "phn_data_release")
-        return t
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def poll_refusals(self) -> list[str]:
