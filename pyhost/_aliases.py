@@ -59,4 +59,6 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
 
 def install() -> None:
     if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
-        sys.meta_path.append(_AliasFinder())
+        # First in line: otherwise the path finder would load a second copy of a module
+        # under its old name through an aliased parent package (pyhost.services.*).
+        sys.meta_path.insert(0, _AliasFinder())
