@@ -300,11 +300,15 @@ def test_tag_offsets_out_of_range_are_refused(host):
 
 
 def test_fire_by_name(host, seen):
-    assert host.fire.fire("chat.onIncomingChat", HUB, "x") == FireResult(False)
+    # `default`: what the simulated world did with the event (nobody handled these)
+    assert host.fire.fire("chat.onIncomingChat", HUB, "x") == FireResult(False, default={
+        "action": "show_chat", "hub": HUB, "text": "x", "done": True})
     udp = host.fire.fire("dcpp.network.onUDPDataIn", {"ip": "1.2.3.4", "port": 5}, "p")
-    assert udp == FireResult(False)
+    assert udp == FireResult(False, default={"action": "receive_udp", "udp": "1.2.3.4:5",
+                                             "data": "p", "done": True})
     r = host.fire.fire("chat_display", "alice", "t")
-    assert r == FireResult(False, replacement=None)
+    assert (r.handled, r.replacement, r.default["text"]) == (False, None, "t")
+    assert host.fire.fire("queue.onAdded", "x.bin") == FireResult(False)  # no default
     r = host.fire.fire("ui.onChatTags", None, "t")
     assert r.tags.text == "t"
     host.fire.fire("ui.onChatCommand", HUB, {"command": "a", "params": "b c"})

@@ -43,8 +43,8 @@ __all__ = [
     "ProtocolType", "MsgType", "QueuePrio",
     "Hub", "User", "Connection", "QueueItem", "Tag", "TaggedText",
     "HubService", "ConnectionService", "QueueService", "UIService", "UICommand",
-    "Tagger", "TaggerService", "SimpleTagger", "DataAccessService", "Application",
-    "INTERFACES",
+    "Tagger", "TaggerService", "SimpleTagger", "DataAccessService", "HookOutcome",
+    "DefaultActions", "Application", "INTERFACES",
 ]
 
 
@@ -429,17 +429,59 @@ class _SimpleTaggerService(TaggerService):
 DEFAULT_TAGGER_SERVICE: TaggerService = _SimpleTaggerService()
 
 
+# ---- what the application does with an event ---------------------------------------------------
+
+@dataclass(frozen=True)
+class HookOutcome:
+    """A standard hook the host fired, and what the plugins answered.
+
+    ``object`` is the entity (Hub, User, Connection, QueueItem), ``(ip, port)`` for the UDP
+    hooks, the host-specific address (or None) for ui.onCreated and the dataaccessor hooks,
+    None for the timers. ``data`` is the text (``str``) of text hooks, the tick (``int``),
+    ``(command, params)`` for chat commands, the input text for ui.onChatDisplay and
+    ui.onChatTags, ``bytes`` for the dataaccessor hooks, None when the hook has none.
+    """
+    hook: str                               # the guid, e.g. "dcpp.chat.onIncomingChat"
+    object: Any
+    data: Any
+    handled: bool                           # True: the application skips its own processing
+    replacement: Optional[str] = None       # ui.onChatDisplay: StringData.out if handled
+    tags: Optional[TaggedText] = None       # ui.onChatTags: the tagged result
+
+
+class DefaultActions(ABC):
+    """What the application does with each standard hook it fires unless a plugin handled
+    it (the ABI's "handled: the host skips its own processing").
+
+    The host calls ``default_action`` after every hook it fires through ``host.fire``
+    (``StandardHooks``), once the plugins have answered, on the thread that fired the hook.
+    The application does its own processing (shows an incoming message, sends an outgoing
+    one, runs a chat command it knows, applies a protocol line), or skips it when
+    ``outcome.handled`` (for ui.onChatDisplay: shows ``outcome.replacement`` instead of the
+    text when handled and set). Events it fires from there are nested in this one.
+    """
+
+    @abstractmethod
+    def default_action(self, outcome: HookOutcome) -> Optional[dict]:
+        """Does (or skips) the processing of one event; returns what it did as a JSON-able
+        dict (shown as ``"default"`` in replay output), or None when the application does
+        nothing with this hook. An exception is logged and shown as ``{"error": ...}``."""
+
+
 # ---- the application -------------------------------------------------------------------------
 
 @dataclass
 class Application:
-    """The interfaces an application provides; None = not provided (not registered)."""
+    """The interfaces an application provides; None = not provided (not registered).
+    ``default_action`` is the :meth:`DefaultActions.default_action` of the application, if
+    it has one (None: the host reports no default processing)."""
     hub: Optional[HubService] = None
     connection: Optional[ConnectionService] = None
     queue: Optional[QueueService] = None
     ui: Optional[UIService] = None
     tagger: Optional[TaggerService] = None
     data_access: Optional[DataAccessService] = None
+    default_action: Optional[Callable[[HookOutcome], Optional[dict]]] = None
 
 
 # attribute of the application -> (ABI guid, version, short name)

@@ -53,14 +53,18 @@ from urllib.parse import urlsplit
 from pyhost.app.application import (
     DEFAULT_TAGGER_SERVICE,
     Connection,
+    DefaultActions,
     Hub,
+    HookOutcome,
     ProtocolType,
     QueueItem,
     UICommand,
     User,
 )
+from pyhost.app.world_defaults import default_action
 from pyhost.app.world_entities import (
     _SCHEMES,
+    ChatLine,
     WorldConnection,
     WorldHub,
     WorldQueueItem,
@@ -75,7 +79,7 @@ log = logging.getLogger("pyhost.world")
 
 # ---- the world ------------------------------------------------------------------------------
 
-class SimulatedWorld:
+class SimulatedWorld(DefaultActions):
     """In-memory hubs, users, connections, queue and UI (see the module docstring)."""
 
     def __init__(self, *, nick: str = "pyhost", download_dir: str = "Downloads/",
@@ -93,11 +97,14 @@ class SimulatedWorld:
         self.notifications: list[tuple[str, str]] = []
         self.http_requests: list[tuple[str, str]] = []
         self.udp_sent: list[tuple[str, int, bytes]] = []
+        self.udp_received: list[tuple[str, int, bytes]] = []
+        self.displayed: list[ChatLine] = []   # what ui.onChatDisplay let the client show
         self._lock = threading.RLock()
         self._handles = itertools.count(0x1000)
         self._sids = itertools.count(1)
         self._host_ref = None
         self._nesting = threading.local()
+        self._speaker = threading.local()   # who said the message being fired (its hook)
         # The interfaces, as the Application attributes pyhost looks for.
         self.hub = _Hubs(self)
         self.connection = _Connections(self)
@@ -187,6 +194,12 @@ class SimulatedWorld:
                     isinstance(entity, QueueItem):
                 self.downloads.pop(entity.target, None)
 
+    def default_action(self, outcome: HookOutcome) -> Optional[dict]:
+        """What a DC client does with the event unless a plugin handled it: shows incoming
+        chat and PMs, sends outgoing ones, applies and sends protocol lines, runs the
+        client's own chat commands, displays chat (pyhost.app.world_defaults)."""
+        return default_action(self, outcome)
+
     def click(self, guid: str, name: str) -> None:
         """Runs a plugin's UI command, as a user picking it from the menu."""
         command = self.commands.get((guid, name))
@@ -198,11 +211,16 @@ class SimulatedWorld:
         """The world's state as plain data (for tests and `pyhost run --json`)."""
         with self._lock:
             return {
-                "hubs": {u: {"online": h.online, "chat": [c.text for c in h.chat],
+                "hubs": {u: {"online": h.online, "chat": [str(c) for c in h.chat],
                              "status": [s for s, _ in h.status], "sent": list(h.sent),
-                             "emulated": list(h.emulated)} for u, h in self.hubs.items()},
+                             "received": list(h.received), "emulated": list(h.emulated)}
+                         for u, h in self.hubs.items()},
                 "users": [{"nick": u.nick, "cid": u.cid, "hub": u.hub_url, "online": u.online,
-                           "pms": [p.text for p in u.pms]} for u in self.users.values()],
+                           "pms": [str(p) for p in u.pms]} for u in self.users.values()],
+                "connections": {f"{c.ip}:{c.port}": {"open": c.open, "sent": list(c.sent),
+                                                     "received": list(c.received)}
+                                for c in self.connections.values()},
+                "displayed": [str(d) for d in self.displayed],
                 "queue": {t: {"size": i.size, "hash": i.hash, "priority": int(i.priority),
                               "paused": i.paused, "file_list": i.is_file_list}
                           for t, i in self.downloads.items()},
@@ -263,20 +281,46 @@ class SimulatedWorld:
             if url == hub.url:
                 user.online = False
 
-    def _fire(self, method: str, guid: str, value: Any) -> None:
-        """Fires a standard hook about ``value`` through the host, recorded as an effect."""
+    def _fire(self, method: str, guid: str, value: Any, data: Optional[str] = None) -> bool:
+        """Fires a standard hook about ``value`` (with ``data``, a text, if given) through
+        the host, recorded as an effect; False when events are off or nested too deep."""
         host = self._host_ref() if self._host_ref is not None else None
         if host is None or not self.fire_events:
-            return
+            return False
         depth = getattr(self._nesting, "depth", 0)
         if depth >= self.max_nesting:
             log.warning("the world did not fire %s: events nested %d deep", guid, depth)
-            return
+            return False
+        args = {"hook": guid, "object": value}
+        fire = getattr(host.fire, method)
+        if data is not None:
+            args["data"] = data
         self._nesting.depth = depth + 1
         try:
-            host.app_services.call("world", "fire", {"hook": guid, "object": value},
-                                   lambda: getattr(host.fire, method)(value))
+            host.app_services.call("world", "fire", args,
+                                   (lambda: fire(value)) if data is None else
+                                   (lambda: fire(value, data)))
         finally:
             self._nesting.depth = depth
+        return True
+
+    def _fire_message(self, method: str, guid: str, value: Any, text: str, nick: str,
+                      third_person: bool) -> bool:
+        """Fires an incoming chat or PM the world received from ``nick``, so that its
+        default action shows it as theirs; False if not fired (see _fire)."""
+        previous = getattr(self._speaker, "who", None)
+        self._speaker.who = (guid, text, nick, third_person)
+        try:
+            return self._fire(method, guid, value, text)
+        finally:
+            self._speaker.who = previous
+
+    def _speaker_of(self, outcome: HookOutcome) -> tuple[str, bool]:
+        """(nick, third person) of the message an outcome is about, when the world fired it
+        from a protocol line; ("", False) otherwise."""
+        who = getattr(self._speaker, "who", None)
+        if who is not None and who[0] == outcome.hook and who[1] == outcome.data:
+            return who[2], who[3]
+        return "", False
 
 

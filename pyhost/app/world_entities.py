@@ -43,9 +43,15 @@ def _doc_ip(name: str) -> str:
 
 @dataclass
 class ChatLine:
+    """A line of a chat window: ``nick`` says it (empty: the hub or the client itself)."""
     text: str
     third_person: bool = False
     nick: str = ""
+
+    def __str__(self) -> str:
+        if self.third_person:
+            return f"* {self.nick} {self.text}" if self.nick else f"* {self.text}"
+        return f"<{self.nick}> {self.text}" if self.nick else self.text
 
 
 @dataclass
@@ -63,6 +69,7 @@ class WorldHub:
     status: list[tuple[str, MsgType]] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)
     emulated: list[str] = field(default_factory=list)
+    received: list[str] = field(default_factory=list)  # protocol lines applied
 
     def value(self) -> Hub:
         return Hub(self.url, self.ip, self.port, self.protocol, self.is_op, self.is_secure,
@@ -97,6 +104,7 @@ class WorldConnection:
     user: Optional[tuple[str, str]] = None  # (cid, hub url)
     open: bool = True
     sent: list[str] = field(default_factory=list)
+    received: list[str] = field(default_factory=list)
 
     def value(self) -> Connection:
         return Connection(self.ip, self.port, self.protocol, self.is_op, self.is_secure,

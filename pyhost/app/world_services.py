@@ -23,6 +23,7 @@ from pyhost.app.world_entities import (
     WorldHub,
     WorldQueueItem,
 )
+from pyhost.app.world_protocol import apply_line
 
 log = logging.getLogger("pyhost.world")
 
@@ -65,8 +66,12 @@ class _Hubs(HubService):
             self.w._hub_offline(known)
 
     def emulate_protocol_cmd(self, hub, cmd):
+        # As DC++'s emulateCommand: the line is handled as if the hub sent it, without the
+        # network.onHubDataIn hook.
         with self.w._lock:
-            self._require(hub).emulated.append(cmd)
+            known = self._require(hub)
+            known.emulated.append(cmd)
+        apply_line(self.w, known, cmd)
 
     def send_protocol_cmd(self, hub, cmd):
         with self.w._lock:

@@ -24,28 +24,35 @@ dispatch only.
 Who calls: the application (or ``pyhost run --replay``), from any thread; subscribers run on
 that thread. The return value is the hook's: True = handled, the host skips its own
 processing of the event.
+
+After the plugins answered, the application is told the outcome: its ``default_action``
+(:class:`~pyhost.app.application.DefaultActions`), when it has one, gets a
+:class:`~pyhost.app.application.HookOutcome` and does (or skips, when handled) its own
+processing. What it reports is :attr:`FireResult.default` of :meth:`StandardHooks.fire`.
 """
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Union
 
 from pyhost.abi._ffi import ffi, lib
 from pyhost.abi.hook_specs import spec, split_command
-from pyhost.app.application import Connection, Hub, QueueItem, TaggedText, User
+from pyhost.app.application import Connection, Hub, HookOutcome, QueueItem, TaggedText, User
 from pyhost.host.timers import tick_ms
 
 # Hooks after which the entity is gone: its managed block is freed when the hook returns.
 _GONE = {"dcpp.hubs.onOffline", "dcpp.users.onOffline", "dcpp.queue.onRemoved",
          "dcpp.queue.onFinished"}
-
-
+log = logging.getLogger("pyhost.app")
 
 @dataclass(frozen=True)
 class FireResult:
     handled: bool
     replacement: Optional[str] = None      # dcpp.ui.onChatDisplay
     tags: Optional[TaggedText] = None      # dcpp.ui.onChatTags
+    default: Any = None                    # what the application's default_action did
 
 
 HubLike = Union[Hub, str, Mapping[str, Any]]
@@ -58,11 +65,16 @@ def _cstr(value: Union[str, bytes]):
     return ffi.new("char[]", value if isinstance(value, bytes) else value.encode("utf-8"))
 
 
+def _text(value: Union[str, bytes]) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
 class StandardHooks:
     """The host-side firing of every standard hook (see the module docstring)."""
 
     def __init__(self, host):
         self._host = host
+        self._last = threading.local()  # .default: the last default_action report here
 
     @property
     def _services(self):
@@ -116,8 +128,22 @@ class StandardHooks:
                 self._services.forget(entity)
         return handled
 
-    def _entity_event(self, guid: str, entity: Any, data=None) -> bool:
-        return self._run(guid, self._services.managed(entity), data, entity)
+    def _entity_event(self, guid: str, entity: Any, data=None, value: Any = None) -> bool:
+        handled = self._run(guid, self._services.managed(entity), data, entity)
+        return self._default(guid, entity, value, handled)
+
+    def _default(self, guid: str, subject: Any, value: Any, handled: bool, **extra) -> bool:
+        """Tells the application the outcome (its default_action, if any); returns handled."""
+        act = getattr(self._services.app, "default_action", None)
+        report = None
+        if callable(act):
+            try:
+                report = act(HookOutcome(guid, subject, value, handled, **extra))
+            except Exception as exc:  # the application's bug: logged, never the firer's
+                log.exception("default_action for %s failed", guid)
+                report = {"error": f"{type(exc).__name__}: {exc}"}
+        self._last.default = report  # after nested events: the outermost one wins
+        return handled
 
     @staticmethod
     def _host_object(obj: Optional[int]):
@@ -125,25 +151,32 @@ class StandardHooks:
 
     # -- chat ----------------------------------------------------------------------------------
     def incoming_chat(self, hub: HubLike, message: str) -> bool:
-        return self._entity_event("dcpp.chat.onIncomingChat", self.hub(hub), _cstr(message))
+        return self._entity_event("dcpp.chat.onIncomingChat", self.hub(hub), _cstr(message),
+                                  _text(message))
 
     def outgoing_chat(self, hub: HubLike, message: str) -> bool:
-        return self._entity_event("dcpp.chat.onOutgoingChat", self.hub(hub), _cstr(message))
+        return self._entity_event("dcpp.chat.onOutgoingChat", self.hub(hub), _cstr(message),
+                                  _text(message))
 
     def incoming_pm(self, user: UserLike, message: str) -> bool:
-        return self._entity_event("dcpp.chat.onIncomingPM", self.user(user), _cstr(message))
+        return self._entity_event("dcpp.chat.onIncomingPM", self.user(user), _cstr(message),
+                                  _text(message))
 
     def outgoing_pm(self, user: UserLike, message: str) -> bool:
-        return self._entity_event("dcpp.chat.onOutgoingPM", self.user(user), _cstr(message))
+        return self._entity_event("dcpp.chat.onOutgoingPM", self.user(user), _cstr(message),
+                                  _text(message))
 
     # -- timers --------------------------------------------------------------------------------
+    def _timer(self, guid: str, tick: Optional[int]) -> bool:
+        tick = tick_ms() if tick is None else tick
+        return self._default(guid, None, tick,
+                             self._run(guid, None, ffi.new("uint64_t*", tick)))
+
     def timer_second(self, tick: Optional[int] = None) -> bool:
-        return self._run("dcpp.timer.onSecond", None,
-                         ffi.new("uint64_t*", tick_ms() if tick is None else tick))
+        return self._timer("dcpp.timer.onSecond", tick)
 
     def timer_minute(self, tick: Optional[int] = None) -> bool:
-        return self._run("dcpp.timer.onMinute", None,
-                         ffi.new("uint64_t*", tick_ms() if tick is None else tick))
+        return self._timer("dcpp.timer.onMinute", tick)
 
     # -- hubs and users ------------------------------------------------------------------------
     def hub_online(self, hub: HubLike) -> bool:
@@ -160,23 +193,26 @@ class StandardHooks:
 
     # -- network -------------------------------------------------------------------------------
     def hub_data_in(self, hub: HubLike, line: Union[str, bytes]) -> bool:
-        return self._entity_event("dcpp.network.onHubDataIn", self.hub(hub), _cstr(line))
+        return self._entity_event("dcpp.network.onHubDataIn", self.hub(hub), _cstr(line),
+                                  _text(line))
 
     def hub_data_out(self, hub: HubLike, line: Union[str, bytes]) -> bool:
-        return self._entity_event("dcpp.network.onHubDataOut", self.hub(hub), _cstr(line))
+        return self._entity_event("dcpp.network.onHubDataOut", self.hub(hub), _cstr(line),
+                                  _text(line))
 
     def client_data_in(self, connection: ConnectionLike, line: Union[str, bytes]) -> bool:
         return self._entity_event("dcpp.network.onClientDataIn", self.connection(connection),
-                                  _cstr(line))
+                                  _cstr(line), _text(line))
 
     def client_data_out(self, connection: ConnectionLike, line: Union[str, bytes]) -> bool:
         return self._entity_event("dcpp.network.onClientDataOut", self.connection(connection),
-                                  _cstr(line))
+                                  _cstr(line), _text(line))
 
     def _udp(self, guid: str, ip: str, port: int, payload: Union[str, bytes]) -> bool:
         ip_buffer = _cstr(ip)
         udp = ffi.new("UDPData*", {"ip": ip_buffer, "port": port})
-        return self._run(guid, udp, _cstr(payload))
+        return self._default(guid, (ip, port), _text(payload),
+                             self._run(guid, udp, _cstr(payload)))
 
     def udp_data_in(self, ip: str, port: int, payload: Union[str, bytes]) -> bool:
         return self._udp("dcpp.network.onUDPDataIn", ip, port, payload)
@@ -200,7 +236,8 @@ class StandardHooks:
     # -- UI ------------------------------------------------------------------------------------
     def ui_created(self, obj: Optional[int] = None) -> bool:
         """``obj``: the host-specific object (an address, or None for NULL)."""
-        return self._run("dcpp.ui.onCreated", self._host_object(obj), None)
+        return self._default("dcpp.ui.onCreated", obj, None,
+                             self._run("dcpp.ui.onCreated", self._host_object(obj), None))
 
     def chat_tags(self, user: Optional[UserLike], text: str) -> tuple[bool, TaggedText]:
         """Runs onChatTags with a TagData whose tagger (the application's DCTagger, else
@@ -208,13 +245,16 @@ class StandardHooks:
         tagger = self._services.tagger_service.new_tagger(text)
         keep = ffi.new_handle(tagger)
         tag_data = ffi.new("TagData*", {"object": keep, "isManaged": 1})
-        obj = ffi.NULL if user is None else self._services.managed(self.user(user))
+        user = None if user is None else self.user(user)
+        obj = ffi.NULL if user is None else self._services.managed(user)
         self._services.open_tag_session(tag_data, tagger)
         try:
             handled = self._run("dcpp.ui.onChatTags", obj, tag_data)
         finally:
             self._services.close_tag_session(tag_data)
-        return handled, tagger.result()
+        tagged = tagger.result()
+        self._default("dcpp.ui.onChatTags", user, text, handled, tags=tagged)
+        return handled, tagged
 
     def chat_display(self, user: Optional[UserLike], text: str) -> tuple[bool, Optional[str]]:
         """Runs onChatDisplay with StringData{in = text, out = NULL}; returns (handled,
@@ -222,14 +262,16 @@ class StandardHooks:
         handled and set it, else None. ``out`` stays the plugin's: pyhost never frees it."""
         in_buffer = _cstr(text)
         data = ffi.new("StringData*", {"in": in_buffer, "out": ffi.NULL})
-        obj = ffi.NULL if user is None else self._services.managed(self.user(user))
+        user = None if user is None else self.user(user)
+        obj = ffi.NULL if user is None else self._services.managed(user)
         handled = self._run("dcpp.ui.onChatDisplay", obj, data)
         replacement = None
         if handled and data.out != ffi.NULL:
             replacement = ffi.string(data.out).decode("utf-8", "replace")
+        self._default("dcpp.ui.onChatDisplay", user, text, handled, replacement=replacement)
         return handled, replacement
 
-    def _command(self, guid: str, obj, line: Optional[str], command: Optional[str],
+    def _command(self, guid: str, entity: Any, line: Optional[str], command: Optional[str],
                  params: Optional[str]) -> bool:
         if line is not None:
             command, params = split_command(line)
@@ -237,28 +279,29 @@ class StandardHooks:
             raise ValueError("give a command line ('/cmd params') or a command")
         c, p = _cstr(command), _cstr(params or "")
         data = ffi.new("CommandData*", {"command": c, "params": p})
-        return self._run(guid, obj, data)
+        handled = self._run(guid, self._services.managed(entity), data)
+        return self._default(guid, entity, (command, params or ""), handled)
 
     def chat_command(self, hub: HubLike, line: Optional[str] = None, *,
                      command: Optional[str] = None, params: Optional[str] = None) -> bool:
         """Runs onChatCommand for ``/cmd some params`` (see split_command), or for an
         already split ``command`` and ``params``."""
-        return self._command("dcpp.ui.onChatCommand",
-                             self._services.managed(self.hub(hub)), line, command, params)
+        return self._command("dcpp.ui.onChatCommand", self.hub(hub), line, command, params)
 
     def chat_command_pm(self, user: UserLike, line: Optional[str] = None, *,
                         command: Optional[str] = None, params: Optional[str] = None) -> bool:
-        return self._command("dcpp.ui.onChatCommandPM",
-                             self._services.managed(self.user(user)), line, command, params)
+        return self._command("dcpp.ui.onChatCommandPM", self.user(user), line, command,
+                             params)
 
     # -- data access ---------------------------------------------------------------------------
     def _data(self, guid: str, data: Union[bytes, str], obj: Optional[int]) -> bool:
         raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
         block = self._services.new_block(raw, managed=True)
         try:
-            return self._run(guid, self._host_object(obj), block)
+            handled = self._run(guid, self._host_object(obj), block)
         finally:
             lib.phn_app_free(block)
+        return self._default(guid, obj, raw, handled)
 
     def http_notification(self, data: Union[bytes, str], obj: Optional[int] = None) -> bool:
         return self._data("dcpp.dataaccessor.onHTTPResourceNotification", data, obj)
@@ -273,7 +316,17 @@ class StandardHooks:
     def fire(self, hook: str, obj: Any = None, data: Any = None) -> FireResult:
         """Fires a standard hook by guid, short name or method name, with the object and
         data in the forms the methods take (udp: a dict with ip and port; command: a line
-        or a dict with command and params)."""
+        or a dict with command and params). ``default`` of the result is what the
+        application's default_action reported for this event."""
+        self._last.default = None
+        result = self._fire(hook, obj, data)
+        default = getattr(self._last, "default", None)
+        self._last.default = None
+        if default is None:
+            return result
+        return FireResult(result.handled, result.replacement, result.tags, default)
+
+    def _fire(self, hook: str, obj: Any, data: Any) -> FireResult:
         s = spec(hook)
         method = getattr(self, s.method)
         if s.object is None:

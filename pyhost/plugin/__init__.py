@@ -39,6 +39,19 @@ C subscriber returns: a false value (not handled), ``True``/``HANDLED`` (handled
 (stop the dispatch: the C ``*bBreak = True``) or ``HANDLED | BREAK``. An exception never
 reaches C: it is reported to the host (a ``SubscriberException`` event naming the plugin)
 and counts as not handled.
+
+Objects per hub and per connection (``@plugin.per_hub`` / ``@plugin.per_connection``, module
+``pyhost.plugin.per_entity``): a class (or factory) called with each hub as it comes online,
+whose ``@hook`` methods get only that hub's events, ``tick()`` each second and ``close()``
+when the hub goes; see docs/python-plugins.md.
 """
+from pyhost.plugin.per_entity import (  # noqa: F401  (objects per hub / per connection)
+    DEFAULT_IDLE,
+    PER_CONNECTION_HOOKS,
+    PER_HUB_HOOKS,
+    PerEntity,
+)
 from pyhost.plugin.plugin import *  # noqa: F401,F403  (the authoring API, see __all__)
-from pyhost.plugin.plugin import __all__  # noqa: F401
+from pyhost.plugin.plugin import __all__ as _api
+
+__all__ = [*_api, "PerEntity", "PER_HUB_HOOKS", "PER_CONNECTION_HOOKS", "DEFAULT_IDLE"]

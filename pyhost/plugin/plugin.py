@@ -49,6 +49,7 @@ from pyhost.plugin.hooks import (
     hook,
 )
 from pyhost.plugin.log import _make_logger
+from pyhost.plugin.per_entity import PerEntity
 from pyhost.plugin.settings import Int64, Settings
 
 __all__ = [
@@ -78,8 +79,9 @@ _graveyard: dict[int, list[Any]] = {}
 _graveyard_lock = threading.Lock()
 
 
-class Plugin:
-    """A Python plugin: its metadata, its hooks, interfaces and settings, and its main."""
+class Plugin(PerEntity):
+    """A Python plugin: its metadata, its hooks, interfaces and settings, and its main
+    (and its objects per hub and per connection: :class:`PerEntity`)."""
 
     def __init__(self, *, guid: str, name: str, version: float, author: str = "",
                  description: str = "", website: str = "", dependencies: Iterable[str] = (),
@@ -360,6 +362,7 @@ class Plugin:
         the plugin held through its core already: only the Python side is dropped."""
         if self.loaded and not refused_unload:
             self._release_all()
+        self._close_entities("shutdown")
         self._retire([s._self for s in self._subscriptions])
         self._retire([e for e in self._exported])
         self._reset()
@@ -436,7 +439,9 @@ class Plugin:
         return left
 
     def _release_all(self) -> None:
-        """Undoes the load: UI commands, subscriptions, hooks, interfaces (the C order)."""
+        """Undoes the load: objects per hub / connection (closed while the ABI still
+        works), UI commands, subscriptions, hooks, interfaces (the C order)."""
+        self._close_entities("unload")
         for name, _ in list(self._commands):
             try:
                 self.remove_command(name)

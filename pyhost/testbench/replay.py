@@ -377,6 +377,7 @@ class Replay:
                 head["replacement"] = result.replacement
             if s.data == "tags":
                 head["tags"] = result.tags.to_dict() if result.tags is not None else None
+            head["default"] = result.default  # what the application did (None: nothing)
         self._emit(head, *self._collect())
 
 
