@@ -129,10 +129,11 @@ class _Dispatcher:
         self._lazy: set[str] = set()           # guids bound during this load
         self._view = type("ConnectionData", (_TrackedConnection,),
                           {"__slots__": (), "_dispatcher": self})
-        guids = [_ONLINE, _OFFLINE] if kind == "hub" else []
+        # Hubs are made at hubs.onOnline; connections at their first line in or out.
+        guids = [_ONLINE, _OFFLINE] if kind == "hub" else list(PER_CONNECTION_HOOKS)
         if cls is not None:
             hooks, has_tick = self._class_info(cls)
-            guids += list(hooks)
+            guids += [guid for guid in hooks if guid not in guids]
             if has_tick:
                 guids.append(_SECOND)
         if idle is not None and _SECOND not in guids:
