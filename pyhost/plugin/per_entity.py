@@ -182,11 +182,8 @@ class _Dispatcher:
 
     # -- entity keys ------------------------------------------------------------------------
     @staticmethod
-    def _hub_key(p) -> tuple[Any, bytes]:
-        words = _cast(_UPTR, p)
-        url_p = _cast(_CHARPP, p)[_HUB_URL]
-        url = _string(url_p) if url_p else b""
-        return (words[_HUB_OBJECT] or url), url
+    def _hub_key(p) -> Any:
+        return _cast(_UPTR, p)[_HUB_OBJECT] or _hub_url(p)
 
     @staticmethod
     def _connection_key(view) -> Any:
@@ -262,14 +259,14 @@ class _Dispatcher:
     # -- the subscribers ----------------------------------------------------------------------
     def _on_online(self, hub, _data) -> int:
         if hub is not None:
-            key, url = self._hub_key(hub._p)
+            key = self._hub_key(hub._p)
             if key not in self.entries:
-                self._create(hub, key, url, _ONLINE)
+                self._create(hub, key, _hub_url(hub._p), _ONLINE)
         return 0
 
     def _on_offline(self, hub, _data) -> int:
         if hub is not None:
-            self._end(self._hub_key(hub._p)[0], _OFFLINE)
+            self._end(self._hub_key(hub._p), _OFFLINE)
         return 0
 
     def _on_second(self, _none, _tick) -> int:
@@ -291,16 +288,16 @@ class _Dispatcher:
         return 0
 
     def _hub_route(self, guid: str) -> Callable:
-        entries, hub_key, create, failed = self.entries, self._hub_key, self._create, \
-            self._failed
+        entries, create, failed = self.entries, self._create, self._failed
+        cast, words, at = _cast, _UPTR, _HUB_OBJECT
 
         def route(hub, data):
             if hub is None:
                 return 0
-            key, url = hub_key(hub._p)
+            key = cast(words, hub._p)[at] or _hub_url(hub._p)
             entry = entries.get(key)
             if entry is None:  # a hub that was online before the plugin loaded
-                entry = create(hub, key, url, guid)
+                entry = create(hub, key, _hub_url(hub._p), guid)
             fn = entry.methods.get(guid)
             if fn is None:
                 return 0
@@ -362,6 +359,11 @@ class _Dispatcher:
         entry = self.entries.get(self._connection_key(view))
         if entry is not None:
             entry.ended = True
+
+
+def _hub_url(p) -> bytes:
+    url = _cast(_CHARPP, p)[_HUB_URL]
+    return _string(url) if url else b""
 
 
 class _TrackedConnection(ConnectionData):
