@@ -31,6 +31,9 @@ Rules every implementation can rely on:
   that pyhost allocates (``isManaged = False``) and that the plugin gives back with the
   interface's ``release`` / ``release_user``, which are native code (native/app_data.c).
 - Text is ``str`` (UTF-8 in C). Tagger positions are UTF-8 byte offsets, as in the ABI.
+- An application may also do its own processing of each event unless a plugin handled it:
+  :class:`DefaultActions` (``default_action(outcome)``, told by the host after every hook it
+  fires; the simulated world implements it).
 """
 from __future__ import annotations
 

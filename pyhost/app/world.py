@@ -40,6 +40,13 @@ and after hubs/users.onOffline and queue.onRemoved/onFinished it is gone.
 
 Every call a plugin makes is recorded as an effect by the bridge (``host.effects``), for the
 world and for any other application alike.
+
+The world is a DC client: after each hook fired through ``host.fire`` it does what a client
+does with the event unless a plugin handled it (:meth:`SimulatedWorld.default_action`,
+``world_defaults``): shows incoming chat and PMs, sends outgoing ones, applies incoming hub
+protocol lines (``world_protocol``: users join and quit, chat arrives), sends outgoing lines,
+runs its own chat commands (/me, /clear, /help) and displays chat (``StringData.out`` when
+handled).
 """
 from __future__ import annotations
 
