@@ -111,6 +111,32 @@ def test_results_of_the_interesting_events(replayed):
         "command=nosuchcommand params=with  two  spaces ")
 
 
+def test_the_world_acts_unless_a_plugin_handled_the_event(replayed):
+    by_line = {r["line"]: r for r in replayed[0] if "line" in r}
+    lines = EVENTS.read_text().splitlines()
+
+    def default(fragment: str) -> dict:
+        return by_line[next(i for i, line in enumerate(lines, 1) if fragment in line)]["default"]
+
+    assert default('"!ping"')["done"] is True                  # shown
+    assert default('"buy spam now"')["done"] is False          # Chat guard handled it
+    assert default('"top secret plans"') == {
+        "action": "display", "user": "alice", "text": "top ****** plans", "done": True,
+        "replaced": True}
+    assert default('"/me waves back"')["result"] == "said in the third person"
+    assert default('"/me nods"') == {                          # App demo's /me wins
+        "action": "run_command", "hub": "nmdcs://secure.example.org:4111", "command": "me",
+        "params": "nods", "done": False}
+    assert default('"$Quit bob|"')["result"] == "bob went offline"
+    assert default('"/clear"')["result"] == "cleared 2 lines"
+    quits = [by_line[i]["default"]["result"] for i, line in enumerate(lines, 1)
+             if '"IQUI AAAB"' in line]
+    assert quits == ["carol c. went offline", "no user AAAB is online"]
+    ping = by_line[next(i for i, line in enumerate(lines, 1) if "BMSG AAAB !ping" in line)]
+    assert [e["function"] for e in ping["effects"]] == ["fire", "send_message"]  # pong
+    assert default('"ui.onCreated"') is None
+
+
 def test_no_leak_or_refusal_is_reported(replayed):
     _, stderr = replayed
     assert "never released" not in stderr

@@ -80,8 +80,7 @@ _graveyard_lock = threading.Lock()
 
 
 class Plugin(PerEntity):
-    """A Python plugin: its metadata, its hooks, interfaces and settings, and its main
-    (and its objects per hub and per connection: :class:`PerEntity`)."""
+    """A Python plugin: its metadata, hooks, interfaces, settings, main, per-hub objects."""
 
     def __init__(self, *, guid: str, name: str, version: float, author: str = "",
                  description: str = "", website: str = "", dependencies: Iterable[str] = (),
@@ -439,9 +438,8 @@ class Plugin(PerEntity):
         return left
 
     def _release_all(self) -> None:
-        """Undoes the load: objects per hub / connection (closed while the ABI still
-        works), UI commands, subscriptions, hooks, interfaces (the C order)."""
-        self._close_entities("unload")
+        """Undoes the load: UI commands, subscriptions, hooks, interfaces (the C order)."""
+        self._close_entities("unload")  # first: their close() may still use the ABI
         for name, _ in list(self._commands):
             try:
                 self.remove_command(name)
