@@ -7,11 +7,10 @@ import textwrap
 
 import pytest
 
-from pyhost.app.application import Application, HookOutcome, User
+from pyhost.app.application import Application, HookOutcome, ProtocolType, User
 from pyhost.app.world import SimulatedWorld
 from pyhost.app.world_defaults import HELP
 from pyhost.app.world_protocol import Parsed, parse, to_sid
-from pyhost.app.application import ProtocolType
 from pyhost.host.host import Host
 from pyhost.testbench.replay import replay
 

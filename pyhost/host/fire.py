@@ -39,13 +39,14 @@ from typing import Any, Mapping, Optional, Union
 
 from pyhost.abi._ffi import ffi, lib
 from pyhost.abi.hook_specs import spec, split_command
-from pyhost.app.application import Connection, Hub, HookOutcome, QueueItem, TaggedText, User
+from pyhost.app.application import Connection, HookOutcome, Hub, QueueItem, TaggedText, User
 from pyhost.host.timers import tick_ms
 
 # Hooks after which the entity is gone: its managed block is freed when the hook returns.
 _GONE = {"dcpp.hubs.onOffline", "dcpp.users.onOffline", "dcpp.queue.onRemoved",
          "dcpp.queue.onFinished"}
 log = logging.getLogger("pyhost.app")
+
 
 @dataclass(frozen=True)
 class FireResult:

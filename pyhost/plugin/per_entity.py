@@ -30,7 +30,7 @@ import threading
 from typing import Any, Callable, Optional
 
 from pyhost.abi._ffi import ffi
-from pyhost.abi.views import ConnectionData, HubData
+from pyhost.abi.views import ConnectionData
 from pyhost.plugin.hooks import HOOK_TYPES, PluginDeclarationError, _HookSpec, _name_of
 
 __all__ = ["PER_HUB_HOOKS", "PER_CONNECTION_HOOKS", "DEFAULT_IDLE", "PerEntity"]
