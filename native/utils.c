@@ -1,10 +1,8 @@
 /*
- * The DCUtils host service: charset conversions and base32. See utils.h for the contract.
- *
- * Every text conversion runs one pass over src through a small output cursor that counts
- * the size needed for the whole result and copies whole characters for as long as they fit
- * in n - 1 elements; once one does not fit, nothing more is copied (so dst holds a prefix
- * of the result), but counting goes on to the end of src.
+ * The DCUtils host service: charset conversions and base32, with the reference host's exact
+ * contract (see utils.h): n counts elements of dst, a conversion copies the first
+ * min(len(result), n) elements of the result and returns that count, nothing else is ever
+ * written (no NUL). Each conversion runs one pass over src and stops once dst is full.
  */
 #include <stdint.h>
 #include <string.h>
@@ -22,79 +20,65 @@
 
 /* ---- output cursors ---------------------------------------------------------------- */
 
+/*
+ * The reference converts the whole source into a string, then strncpy's min(len, n) of it:
+ * dst receives the first n elements of the result (a multi-byte character may be cut at the
+ * end), never a NUL, and the call returns how many elements it wrote. A cursor writes that
+ * prefix directly and stops the conversion once dst is full.
+ */
 typedef struct {
-    char* dst;    /* NULL when nothing may be written (dst NULL or n == 0) */
-    size_t room;  /* elements available for text, the NUL excluded */
+    char* dst;
+    size_t n;     /* capacity in elements; 0 when dst is NULL */
     size_t used;
-    size_t need;  /* size of the whole result, NUL included */
-    int full;     /* a character did not fit: copy nothing more */
 } char_out;
 
 typedef struct {
     wchar_t* dst;
-    size_t room;
+    size_t n;
     size_t used;
-    size_t need;
-    int full;
 } wchar_out;
 
 static void char_out_init(char_out* o, char* dst, size_t n)
 {
-    o->dst = (dst && n) ? dst : NULL;
-    o->room = o->dst ? n - 1 : 0;
+    o->dst = dst;
+    o->n = dst ? n : 0;
     o->used = 0;
-    o->need = 1;
-    o->full = 0;
 }
 
-/* Appends one whole character of `len` (>= 1) bytes, or nothing if it does not fit. */
+static int char_out_full(const char_out* o)
+{
+    return o->used == o->n;
+}
+
+/* Appends the bytes of one character, as many as still fit. */
 static void char_out_put(char_out* o, const char* s, size_t len)
 {
-    o->need += len;
-    if (o->full)
-        return;
-    if (len > o->room - o->used) {
-        o->full = 1;
-        return;
-    }
+    size_t room = o->n - o->used;
+    if (len > room)
+        len = room;
     memcpy(o->dst + o->used, s, len);
     o->used += len;
 }
 
-static size_t char_out_end(char_out* o)
-{
-    if (o->dst)
-        o->dst[o->used] = '\0';
-    return o->need;
-}
-
 static void wchar_out_init(wchar_out* o, wchar_t* dst, size_t n)
 {
-    o->dst = (dst && n) ? dst : NULL;
-    o->room = o->dst ? n - 1 : 0;
+    o->dst = dst;
+    o->n = dst ? n : 0;
     o->used = 0;
-    o->need = 1;
-    o->full = 0;
+}
+
+static int wchar_out_full(const wchar_out* o)
+{
+    return o->used == o->n;
 }
 
 static void wchar_out_put(wchar_out* o, const wchar_t* s, size_t len)
 {
-    o->need += len;
-    if (o->full)
-        return;
-    if (len > o->room - o->used) {
-        o->full = 1;
-        return;
-    }
+    size_t room = o->n - o->used;
+    if (len > room)
+        len = room;
     memcpy(o->dst + o->used, s, len * sizeof(wchar_t));
     o->used += len;
-}
-
-static size_t wchar_out_end(wchar_out* o)
-{
-    if (o->dst)
-        o->dst[o->used] = L'\0';
-    return o->need;
 }
 
 /* ---- UTF-8 ------------------------------------------------------------------------- */
@@ -187,11 +171,11 @@ static size_t DCAPI utils_to_utf8(char* dst, const char* src, size_t n)
     char_out o;
     char_out_init(&o, dst, n);
     const unsigned char* s = (const unsigned char*)(src ? src : "");
-    for (; *s; s++) {
+    for (; *s && !char_out_full(&o); s++) {
         char buf[4];
         char_out_put(&o, buf, utf8_encode(*s, buf)); /* Latin-1: byte b is U+00b */
     }
-    return char_out_end(&o);
+    return o.used;
 }
 
 static size_t DCAPI utils_from_utf8(char* dst, const char* src, size_t n)
@@ -199,12 +183,12 @@ static size_t DCAPI utils_from_utf8(char* dst, const char* src, size_t n)
     char_out o;
     char_out_init(&o, dst, n);
     const unsigned char* s = (const unsigned char*)(src ? src : "");
-    while (*s) {
+    while (*s && !char_out_full(&o)) {
         uint32_t cp = utf8_decode(&s);
         char c = cp <= 0xFF ? (char)(unsigned char)cp : '?';
         char_out_put(&o, &c, 1);
     }
-    return char_out_end(&o);
+    return o.used;
 }
 
 static size_t DCAPI utils_utf8_to_wcs(wchar_t* dst, const char* src, size_t n)
@@ -212,7 +196,7 @@ static size_t DCAPI utils_utf8_to_wcs(wchar_t* dst, const char* src, size_t n)
     wchar_out o;
     wchar_out_init(&o, dst, n);
     const unsigned char* s = (const unsigned char*)(src ? src : "");
-    while (*s) {
+    while (*s && !wchar_out_full(&o)) {
         uint32_t cp = utf8_decode(&s);
 #if PHN_WCHAR16
         if (cp > 0xFFFF) {
@@ -225,7 +209,7 @@ static size_t DCAPI utils_utf8_to_wcs(wchar_t* dst, const char* src, size_t n)
         wchar_t w = (wchar_t)cp;
         wchar_out_put(&o, &w, 1);
     }
-    return wchar_out_end(&o);
+    return o.used;
 }
 
 static size_t DCAPI utils_wcs_to_utf8(char* dst, const wchar_t* src, size_t n)
@@ -233,7 +217,7 @@ static size_t DCAPI utils_wcs_to_utf8(char* dst, const wchar_t* src, size_t n)
     char_out o;
     char_out_init(&o, dst, n);
     const wchar_t* s = src ? src : L"";
-    while (*s) {
+    while (*s && !char_out_full(&o)) {
         uint32_t cp;
 #if PHN_WCHAR16
         uint32_t u = (uint16_t)*s++;
@@ -254,12 +238,10 @@ static size_t DCAPI utils_wcs_to_utf8(char* dst, const wchar_t* src, size_t n)
         char buf[4];
         char_out_put(&o, buf, utf8_encode(cp, buf));
     }
-    return char_out_end(&o);
+    return o.used;
 }
 
 /* ---- base32 (RFC 4648 alphabet, no padding) ------------------------------------------ */
-
-static const char b32_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /* The 5-bit value of c, or -1 when c is not in the alphabet (either case). */
 static int b32_value(unsigned char c)
@@ -273,52 +255,54 @@ static int b32_value(unsigned char c)
     return -1;
 }
 
+/*
+ * The reference encodes, then copies the text (no NUL) only when n >= its length
+ * ceil(8n / 5). That holds only for n == 0, whose encoding is empty: it never writes, and
+ * neither does this. The length is all a caller gets.
+ */
 static size_t DCAPI utils_to_base32(char* dst, const uint8_t* src, size_t n)
 {
-    size_t len = n / 5 * 8 + (n % 5 * 8 + 4) / 5; /* ceil(8n / 5) without overflow */
-    if (dst) {
-        uint32_t acc = 0;
-        unsigned bits = 0;
-        size_t o = 0;
-        for (size_t i = 0; i < n; i++) {
-            acc = (acc << 8) | src[i];
-            bits += 8;
-            while (bits >= 5) {
-                bits -= 5;
-                dst[o++] = b32_alphabet[(acc >> bits) & 31];
-            }
-            acc &= (1u << bits) - 1;
-        }
-        if (bits > 0)
-            dst[o++] = b32_alphabet[(acc << (5 - bits)) & 31];
-        dst[o] = '\0';
-    }
-    return len + 1;
+    (void)dst;
+    (void)src;
+    return n / 5 * 8 + (n % 5 * 8 + 4) / 5; /* ceil(8n / 5) without overflow */
 }
 
+/*
+ * Zero-fills dst[0..n), then ORs the 5-bit groups of src into it from the most significant
+ * bit on, skipping characters outside the alphabet, until the NUL or until the n bytes are
+ * full. A last group that straddles the end of dst leaves its high bits in the last byte.
+ */
 static size_t DCAPI utils_from_base32(uint8_t* dst, const char* src, size_t n)
 {
-    if (n == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (b32_value((unsigned char)src[i]) < 0)
-            return 0;
-    size_t out = n / 8 * 5 + n % 8 * 5 / 8; /* floor(5n / 8) without overflow */
-    if (dst) {
-        uint32_t acc = 0;
-        unsigned bits = 0;
-        size_t o = 0;
-        for (size_t i = 0; i < n; i++) {
-            acc = (acc << 5) | (uint32_t)b32_value((unsigned char)src[i]);
-            bits += 5;
-            if (bits >= 8) {
-                bits -= 8;
-                dst[o++] = (uint8_t)(acc >> bits);
-                acc &= (1u << bits) - 1;
+    if (!dst || n == 0)
+        return n;
+    memset(dst, 0, n);
+    if (!src)
+        return n;
+    size_t byte = 0;
+    unsigned bit = 0; /* bits of dst[byte] already filled, 0..7 */
+    for (const unsigned char* s = (const unsigned char*)src; *s; s++) {
+        int v = b32_value(*s);
+        if (v < 0)
+            continue;
+        if (bit <= 3) {
+            dst[byte] |= (uint8_t)(v << (3 - bit));
+            bit += 5;
+            if (bit == 8) {
+                bit = 0;
+                if (++byte == n)
+                    break;
             }
+        } else {
+            unsigned spill = bit - 3; /* bits of v that go to the next byte */
+            dst[byte] |= (uint8_t)(v >> spill);
+            if (++byte == n)
+                break;
+            dst[byte] |= (uint8_t)(v << (8 - spill));
+            bit = spill;
         }
     }
-    return out;
+    return n;
 }
 
 /* ---- the table ----------------------------------------------------------------------- */

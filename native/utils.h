@@ -1,25 +1,24 @@
 /*
  * utils.h -- the DCUtils host service ("dcpp.utils.DCUtils", apiVersion 1).
  *
- * Pure functions: no allocation, no global state, safe from any thread.
+ * Pure functions: no allocation, no global state, safe from any thread. The contract is the
+ * reference host's (DC++, core API 8), exactly, because plugins are written against it:
  *
  * ---- the text conversions: to_utf8, from_utf8, utf8_to_wcs, wcs_to_utf8 ----------------
  *
  *   size_t f(T* dst, const S* src, size_t n);
  *
  *   src  a NUL-terminated string (char, or wchar_t for wcs_to_utf8). NULL is read as "".
- *   n    the CAPACITY of dst, in elements of dst (bytes; wchar_t for utf8_to_wcs).
- *   dst  may be NULL when n == 0 (a NULL dst is always treated as n == 0).
+ *   n    a count of elements of dst (bytes; wchar_t for utf8_to_wcs), never of src.
  *
- *   Returns the size dst needs for the FULL result INCLUDING the terminating NUL, in
- *   elements of dst (always >= 1), whatever n is. The result was truncated iff the
- *   return value > n. Usual pattern: size = f(NULL, src, 0); buf = alloc(size);
- *   f(buf, src, size).
- *
- *   Writes at most n elements. When n > 0, dst is always NUL-terminated: it receives the
- *   longest prefix of whole characters that fits in n - 1 elements, then a NUL. A UTF-8
- *   sequence (or a UTF-16 surrogate pair where wchar_t is 16 bits) is never split.
- *   Nothing is written when n == 0.
+ *   Converts the whole of src, then writes the first min(len(result), n) elements of the
+ *   result to dst -- strncpy / wcsncpy with that count -- and returns that count. NO
+ *   terminating NUL is written and none is counted, and nothing past those elements is
+ *   touched. A multi-byte character that does not fit whole is cut (its first bytes are
+ *   written). The SDK's pattern is therefore
+ *       s.resize(hint); s.resize(f(&s[0], src, hint));
+ *   which leaves exactly the converted text in s (no trailing NUL). A NULL dst writes
+ *   nothing and returns 0 (the reference would crash).
  *
  *   to_utf8      local charset -> UTF-8. The local charset of pyhost is Latin-1
  *                (ISO-8859-1): each byte b becomes U+00b (1 or 2 UTF-8 bytes).
@@ -36,25 +35,19 @@
  *   (one '?' for from_utf8), and decoding resumes at the next byte that cannot continue
  *   it. E.g. "\xE2\x82" + "A" -> U+FFFD 'A'; "\xC0\xAF" -> U+FFFD U+FFFD.
  *
- * ---- base32: to_base32, from_base32 -----------------------------------------------------
- *
- *   Here n is the LENGTH OF THE INPUT, not the capacity of dst (this is how DC++ plugins
- *   call them). The caller asks the size first (dst == NULL) and provides a large enough
- *   dst. RFC 4648 alphabet "A-Z2-7", no padding (as in DC's TTH strings).
+ * ---- base32: to_base32, from_base32 (RFC 4648 alphabet "A-Z2-7", no padding) -----------
  *
  *   size_t to_base32(char* dst, const uint8_t* src, size_t n);
- *     Encodes the n bytes at src (src may be NULL when n == 0). Returns the text length
- *     + 1, i.e. ceil(8 * n / 5) + 1. When dst is not NULL writes exactly that many chars:
- *     the upper-case text and a NUL. The last character carries the remaining bits of the
- *     input padded with zero bits; no '=' padding is written.
+ *     src holds n bytes. Returns the length of their encoding, ceil(8 * n / 5) (no NUL
+ *     counted). The reference copies the encoding into dst only when n >= that length,
+ *     i.e. only for n == 0 (an empty encoding): it never writes dst, and neither does this.
  *
  *   size_t from_base32(uint8_t* dst, const char* src, size_t n);
- *     Decodes the n chars at src (src need not be NUL-terminated; src may be NULL when
- *     n == 0). Letters are case-insensitive. Returns the decoded byte count,
- *     floor(5 * n / 8), and writes exactly that many bytes to dst when dst is not NULL
- *     (no NUL is added). Trailing bits that do not make a whole byte are ignored.
- *     Any character outside the alphabet -- including whitespace, '=', and NUL -- makes it
- *     return 0 and write nothing (0 is also the answer for n == 0).
+ *     n is the size of dst. Zero-fills the n bytes of dst, then decodes the NUL-terminated
+ *     src into them (letters in either case; characters outside the alphabet -- '=',
+ *     whitespace, '0', '1', '8', '9', ... -- are skipped) until src ends or the n bytes are
+ *     full. Returns n. A 39-character TTH fills 24 bytes. The bits of a last character that
+ *     straddles a byte boundary go into that last byte when it is within n.
  */
 #ifndef PYHOST_UTILS_H
 #define PYHOST_UTILS_H
