@@ -1,10 +1,9 @@
 /*
  * The data blocks of the application-provided interfaces and their ownership (app_data.h).
  *
- * A block is one calloc: the struct, then its strings. The set of live blocks is an
- * open-addressing hash table keyed by address (linear probing, backward-shift deletion, so
- * no tombstones), grown at 50% load. All of it sits behind one mutex: copy and release are
- * not on any hot path, and a plugin may call them from its own threads.
+ * A block is one calloc: the struct, then its strings. The live blocks are a handle set
+ * (handle_set.h) keyed by address, behind one mutex: copy and release are not on any hot
+ * path, and a plugin may call them from its own threads.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -12,93 +11,32 @@
 #include <string.h>
 
 #include "app_data.h"
+#include "handle_set.h"
 
-typedef struct entry {
-    const void* ptr;   /* NULL = empty slot */
-    uint32_t arena;
-    uint8_t kind;
-    uint8_t managed;
-} entry;
-
+/* A member's payload: arena, kind, and flag = managed. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static entry* slots;
-static size_t capacity;  /* a power of two, or 0 */
-static size_t used;
+static phn_set live = PHN_SET_INIT;
 static long refused[PHN_REFUSED_REASONS];
 
-/* ---- the set (call with the lock held) ------------------------------------------------ */
-
-static size_t slot_of(const void* ptr)
+static phn_slot* find(const void* ptr)
 {
-    uint64_t h = (uint64_t)(uintptr_t)ptr;
-    h ^= h >> 33;
-    h *= UINT64_C(0xff51afd7ed558ccd);
-    h ^= h >> 33;
-    return (size_t)h & (capacity - 1);
-}
-
-static entry* find(const void* ptr)
-{
-    if (!capacity || !ptr)
-        return NULL;
-    for (size_t i = slot_of(ptr);; i = (i + 1) & (capacity - 1)) {
-        if (slots[i].ptr == ptr)
-            return &slots[i];
-        if (!slots[i].ptr)
-            return NULL;
-    }
-}
-
-static int grow(void)
-{
-    size_t new_capacity = capacity ? capacity * 2 : 64;
-    entry* new_slots = calloc(new_capacity, sizeof *new_slots);
-    if (!new_slots)
-        return -1;
-    entry* old = slots;
-    size_t old_capacity = capacity;
-    slots = new_slots;
-    capacity = new_capacity;
-    for (size_t i = 0; i < old_capacity; i++) {
-        if (!old[i].ptr)
-            continue;
-        size_t j = slot_of(old[i].ptr);
-        while (slots[j].ptr)
-            j = (j + 1) & (capacity - 1);
-        slots[j] = old[i];
-    }
-    free(old);
-    return 0;
+    return phn_set_find(&live, ptr);
 }
 
 static int insert(const void* ptr, uint32_t arena, int kind, int managed)
 {
-    if ((used + 1) * 2 > capacity && grow() != 0)
+    phn_slot* e = phn_set_insert(&live, ptr);
+    if (!e)
         return -1;
-    size_t i = slot_of(ptr);
-    while (slots[i].ptr)
-        i = (i + 1) & (capacity - 1);
-    slots[i] = (entry){ ptr, arena, (uint8_t)kind, (uint8_t)(managed != 0) };
-    used++;
+    e->arena = arena;
+    e->kind = (uint8_t)kind;
+    e->flag = (uint8_t)(managed != 0);
     return 0;
 }
 
-static void erase(entry* e)
+static void erase(phn_slot* e)
 {
-    size_t hole = (size_t)(e - slots);
-    slots[hole].ptr = NULL;
-    used--;
-    /* Backward shift: move later members of the probe run into the hole when their home
-     * slot does not lie (cyclically) between the hole and their current slot. */
-    for (size_t i = (hole + 1) & (capacity - 1); slots[i].ptr; i = (i + 1) & (capacity - 1)) {
-        size_t home = slot_of(slots[i].ptr);
-        int stays = (hole <= i) ? (hole < home && home <= i) : (hole < home || home <= i);
-        if (!stays) {
-            slots[hole] = slots[i];
-            slots[i].ptr = NULL;
-            hole = i;
-        }
-    }
+    phn_set_erase(&live, e);
 }
 
 /* ---- blocks --------------------------------------------------------------------------- */
@@ -139,7 +77,7 @@ static size_t len0(const char* s)
 static uint32_t arena_of(const void* source)
 {
     pthread_mutex_lock(&lock);
-    entry* e = find(source);
+    phn_slot* e = find(source);
     uint32_t arena = e ? e->arena : 0;
     pthread_mutex_unlock(&lock);
     return arena;
@@ -152,12 +90,12 @@ static void release(void* block, int kind)
         return;
     int reason = -1;
     pthread_mutex_lock(&lock);
-    entry* e = find(block);
+    phn_slot* e = find(block);
     if (!e)
         reason = PHN_REFUSED_UNKNOWN;
     else if (e->kind != kind)
         reason = PHN_REFUSED_WRONG_KIND;
-    else if (e->managed)
+    else if (e->flag)
         reason = PHN_REFUSED_MANAGED;
     else
         erase(e);
@@ -318,7 +256,7 @@ void DCAPI phn_data_release(DataArray* data)
 int phn_app_free(void* block)
 {
     pthread_mutex_lock(&lock);
-    entry* e = find(block);
+    phn_slot* e = find(block);
     if (e)
         erase(e);
     pthread_mutex_unlock(&lock);
@@ -336,18 +274,19 @@ long phn_app_free_arena(uint32_t arena, long* copies)
     /* Collect first: erasing shifts entries, so the table is not walked while it changes. */
     void** doomed = NULL;
     size_t n = 0;
-    if (used) {
-        doomed = malloc(used * sizeof *doomed);
+    if (live.used) {
+        doomed = malloc(live.used * sizeof *doomed);
         if (!doomed) {
             pthread_mutex_unlock(&lock);
             return -1;
         }
     }
-    for (size_t i = 0; i < capacity; i++) {
-        if (slots[i].ptr && slots[i].arena == arena) {
-            if (copies && !slots[i].managed && slots[i].kind < PHN_KINDS)
-                copies[slots[i].kind]++;
-            doomed[n++] = (void*)slots[i].ptr;
+    for (size_t i = 0; i < live.capacity; i++) {
+        const phn_slot* e = &live.slots[i];
+        if (e->key && e->arena == arena) {
+            if (copies && !e->flag && e->kind < PHN_KINDS)
+                copies[e->kind]++;
+            doomed[n++] = (void*)e->key;
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -364,15 +303,15 @@ long phn_app_live(uint32_t arena, int kind, int managed)
 {
     long n = 0;
     pthread_mutex_lock(&lock);
-    for (size_t i = 0; i < capacity; i++) {
-        const entry* e = &slots[i];
-        if (!e->ptr)
+    for (size_t i = 0; i < live.capacity; i++) {
+        const phn_slot* e = &live.slots[i];
+        if (!e->key)
             continue;
         if (arena != PHN_ARENA_ALL && e->arena != arena)
             continue;
         if (kind && e->kind != kind)
             continue;
-        if (managed >= 0 && e->managed != (managed != 0))
+        if (managed >= 0 && e->flag != (managed != 0))
             continue;
         n++;
     }
@@ -393,7 +332,7 @@ long phn_app_refused(int reason)
 int phn_app_kind(const void* block)
 {
     pthread_mutex_lock(&lock);
-    entry* e = find(block);
+    phn_slot* e = find(block);
     int kind = e ? e->kind : 0;
     pthread_mutex_unlock(&lock);
     return kind;

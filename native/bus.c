@@ -33,6 +33,7 @@ struct phn_hook {
 
 struct phn_sub {
     phn_bus* bus;
+    const void* token;             /* its handle (bus_handles.c) */
     phn_hook* hook;                /* NULL once the hook was destroyed */
     phn_sub* prev;
     phn_sub* next;
@@ -87,7 +88,7 @@ hookHandle phn_create_hook(phn_bus* bus, const char* guid, DCHOOK def_proc)
     hook->bus = bus;
     hook->def_proc = def_proc;
     pthread_mutex_lock(&bus->lock);
-    if (find_locked(bus, guid)) {
+    if (find_locked(bus, guid) || phn_handle_add(hook, PHN_HANDLE_HOOK, hook) != 0) {
         pthread_mutex_unlock(&bus->lock);
         free(hook);
         return NULL;
@@ -101,7 +102,8 @@ hookHandle phn_create_hook(phn_bus* bus, const char* guid, DCHOOK def_proc)
 
 Bool phn_destroy_hook(hookHandle handle)
 {
-    phn_hook* hook = handle;
+    /* Only a live hook is read: anything else (destroyed, garbage) is refused. */
+    phn_hook* hook = phn_handle_take(handle, PHN_HANDLE_HOOK);
     if (!hook)
         return False;
     phn_bus* bus = hook->bus;
@@ -143,6 +145,11 @@ subsHandle phn_bind_hook(phn_bus* bus, const char* guid, DCHOOK proc, void* comm
     phn_sub* sub = calloc(1, sizeof *sub);
     if (!sub)
         return NULL;
+    sub->token = phn_handle_token(PHN_HANDLE_SUB); /* live once published below */
+    if (!sub->token) {
+        free(sub);
+        return NULL;
+    }
     sub->bus = bus;
     sub->proc = proc;
     sub->common = common;
@@ -150,6 +157,7 @@ subsHandle phn_bind_hook(phn_bus* bus, const char* guid, DCHOOK proc, void* comm
     phn_hook* hook = find_locked(bus, guid);
     if (!hook) {
         pthread_mutex_unlock(&bus->lock);
+        phn_handle_drop(sub->token);
         free(sub);
         return NULL;
     }
@@ -169,18 +177,32 @@ subsHandle phn_bind_hook(phn_bus* bus, const char* guid, DCHOOK proc, void* comm
             hook->first = NULL;
         hook->count--;
         pthread_mutex_unlock(&bus->lock);
+        phn_handle_drop(sub->token);
         free(sub);
         return NULL;
     }
+    phn_handle_publish(sub->token, sub);
     pthread_mutex_unlock(&bus->lock);
-    return sub;
+    return (subsHandle)sub->token;
 }
 
 size_t phn_release_hook(subsHandle handle)
 {
-    phn_sub* sub = handle;
+    size_t left = 0;
+    phn_release_hook_checked(handle, &left);
+    return left;
+}
+
+int phn_release_hook_checked(subsHandle handle, size_t* left_out)
+{
+    if (left_out)
+        *left_out = 0;
+    if (!handle)
+        return 0; /* release_hook(NULL) answers 0, as in the reference */
+    /* Only a live subscription is read: anything else (released, garbage) is refused. */
+    phn_sub* sub = phn_handle_take(handle, PHN_HANDLE_SUB);
     if (!sub)
-        return 0;
+        return -1;
     phn_bus* bus = sub->bus;
     pthread_mutex_lock(&bus->lock);
     phn_hook* hook = sub->hook;
@@ -211,7 +233,9 @@ size_t phn_release_hook(subsHandle handle)
     }
     pthread_mutex_unlock(&bus->lock);
     free(sub);
-    return left;
+    if (left_out)
+        *left_out = left;
+    return 0;
 }
 
 /* Calls every subscriber of a snapshot in order, stopping when one sets *bBreak. Kept out
@@ -321,9 +345,11 @@ void phn_bus_hooks_free_all(phn_bus* bus)
         while (bus->buckets[b]) {
             phn_hook* hook = bus->buckets[b];
             bus->buckets[b] = hook->next_in_bucket;
+            phn_handle_drop(hook);
             while (hook->first) {
                 phn_sub* s = hook->first;
                 hook->first = s->next;
+                phn_handle_drop(s->token);
                 free(s);
             }
             free(atomic_load(&hook->subs));
@@ -333,6 +359,7 @@ void phn_bus_hooks_free_all(phn_bus* bus)
     while (bus->orphans) {
         phn_sub* s = bus->orphans;
         bus->orphans = s->next;
+        phn_handle_drop(s->token);
         free(s);
     }
     phn_reclaim_all_unsafe(&bus->retired);

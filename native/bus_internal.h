@@ -29,6 +29,18 @@ struct phn_bus {
 
 void phn_bus_hooks_free_all(phn_bus* bus);  /* bus.c: part of phn_bus_free */
 
+/* bus_handles.c: the live hook and subscription handles (kinds PHN_HANDLE_HOOK / _SUB of
+ * pyhost_native.h). Every function takes the set's own lock, never a bus lock. */
+int phn_handle_add(const void* key, int kind, void* value);  /* 0, or -1 (live / no memory) */
+/* Reserves a fresh token of `kind` (NULL when memory is short); it is not live until
+ * phn_handle_publish gives it a value. */
+const void* phn_handle_token(int kind);
+void phn_handle_publish(const void* key, void* value);
+/* Removes a live handle of `kind` and returns its value; NULL (and a refusal counted) for
+ * anything else. */
+void* phn_handle_take(const void* key, int kind);
+void phn_handle_drop(const void* key);                       /* forget, whatever it is */
+
 /* bus.c: phn_run_hook with the DCAPI convention, for the DCHooks tables (hidden, so the
  * tables point straight at it: no PLT hop on the hot path). */
 #if defined(__GNUC__) && !defined(_WIN32)

@@ -1,21 +1,37 @@
 /*
  * ConfigValue allocation for DCConfig. Every value handed to a plugin is one malloc'd block
  * (a string value is stored right after its struct), so DCConfig.release is a single free()
- * and DCConfig.copy a single allocation. A live counter lets tests prove nothing leaks.
+ * and DCConfig.copy a single allocation.
+ *
+ * The live values are a handle set (handle_set.h) behind one mutex, so a release is checked
+ * without reading its argument: releasing a value twice, a ConfigValue on the plugin's
+ * stack, or garbage is refused and counted instead of corrupting the heap (the reference
+ * host frees whatever it is given). Its size is the live count tests use to find leaks.
  */
-#include <stdatomic.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "handle_set.h"
 #include "pyhost_native.h"
 
-static atomic_long live_values;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static phn_set live = PHN_SET_INIT;
+static long refused;
 
 static void* new_block(size_t size)
 {
     void* block = calloc(1, size);
-    if (block)
-        atomic_fetch_add_explicit(&live_values, 1, memory_order_relaxed);
+    if (!block)
+        return NULL;
+    pthread_mutex_lock(&lock);
+    phn_slot* slot = phn_set_insert(&live, block);
+    pthread_mutex_unlock(&lock);
+    if (!slot) {
+        free(block);
+        return NULL;
+    }
     return block;
 }
 
@@ -64,6 +80,29 @@ ConfigValue* phn_cfg_int64(int64_t value)
     return (ConfigValue*)v;
 }
 
+/* The reference's conversions of a stored string: atoi, strtoll(s, NULL, 10), s != "0". */
+ConfigValue* phn_cfg_from_text(const char* text, ConfigType type)
+{
+    if (!text)
+        text = "";
+    switch (type) {
+    case CFG_TYPE_STRING:
+        return phn_cfg_string(text);
+    case CFG_TYPE_INT:
+        return phn_cfg_int((int32_t)atoi(text));
+    case CFG_TYPE_BOOL:
+        return phn_cfg_bool(strcmp(text, "0") != 0 ? True : False);
+    case CFG_TYPE_INT64: {
+        int saved = errno;
+        long long v = strtoll(text, NULL, 10);
+        errno = saved;
+        return phn_cfg_int64((int64_t)v);
+    }
+    default:
+        return NULL;
+    }
+}
+
 ConfigValue* DCAPI phn_cfg_copy(const ConfigValue* value)
 {
     if (!value)
@@ -82,15 +121,40 @@ ConfigValue* DCAPI phn_cfg_copy(const ConfigValue* value)
     }
 }
 
-void DCAPI phn_cfg_release(ConfigValue* value)
+int phn_cfg_free(ConfigValue* value)
 {
     if (!value)
-        return;
-    atomic_fetch_sub_explicit(&live_values, 1, memory_order_relaxed);
+        return 1;
+    pthread_mutex_lock(&lock);
+    phn_slot* slot = phn_set_find(&live, value);
+    if (slot)
+        phn_set_erase(&live, slot);
+    else
+        refused++;
+    pthread_mutex_unlock(&lock);
+    if (!slot)
+        return 0;
     free(value);
+    return 1;
+}
+
+void DCAPI phn_cfg_release(ConfigValue* value)
+{
+    phn_cfg_free(value);
 }
 
 long phn_cfg_live(void)
 {
-    return atomic_load_explicit(&live_values, memory_order_relaxed);
+    pthread_mutex_lock(&lock);
+    long n = (long)live.used;
+    pthread_mutex_unlock(&lock);
+    return n;
+}
+
+long phn_cfg_refused(void)
+{
+    pthread_mutex_lock(&lock);
+    long n = refused;
+    pthread_mutex_unlock(&lock);
+    return n;
 }

@@ -41,12 +41,28 @@ DCHooks* phn_bus_hooks(phn_bus* bus);
 /* has_plugin() answers from this set, kept up to date by the host's loader. */
 int phn_bus_set_plugin(phn_bus* bus, const char* guid, int present);
 
-/* DCHooks, with the semantics of the ABI (see sdk_headers/dcplugin.h). */
+/* DCHooks, with the semantics of the ABI (see sdk_headers/dcplugin.h).
+ *
+ * Checked handles: destroy_hook and release_hook look their argument up among the handles
+ * the bus handed out before reading it, so a hook destroyed twice, a subscription released
+ * twice, a stack value or garbage is refused (False / 0, counted by phn_handles_refused)
+ * instead of crashing. A subscription handle is an opaque token, never reused. run_hook is
+ * NOT checked: it is the hot path, and takes the hook's address as its handle. */
 hookHandle phn_create_hook(phn_bus* bus, const char* guid, DCHOOK def_proc);
 Bool phn_destroy_hook(hookHandle hook);
 subsHandle phn_bind_hook(phn_bus* bus, const char* guid, DCHOOK proc, void* common);
 Bool phn_run_hook(hookHandle hook, dcptr_t object, dcptr_t data);
 size_t phn_release_hook(subsHandle sub);
+/* release_hook that tells a refusal apart: 0 (and *left, when not NULL) when released or
+ * sub is NULL, -1 when sub is not a live subscription. */
+int phn_release_hook_checked(subsHandle sub, size_t* left);
+
+#define PHN_HANDLE_HOOK 1
+#define PHN_HANDLE_SUB 2
+#define PHN_HANDLE_KINDS 3
+/* Handles of a kind refused so far (process-wide, monotonic), and those live now. */
+long phn_handles_refused(int kind);
+long phn_handles_live(int kind);
 
 /* Fires `n` events in one call; results[i] gets each result when results is not NULL.
  * Returns how many events were handled. */
@@ -65,14 +81,21 @@ Bool phn_has_plugin(phn_bus* bus, const char* guid);
 const char* phn_host_name(phn_bus* bus);
 
 /* ConfigValues for DCConfig: one block each, owned by the receiver until phn_cfg_release.
- * phn_cfg_copy and phn_cfg_release are the DCConfig table's copy and release. */
+ * phn_cfg_copy and phn_cfg_release are the DCConfig table's copy and release. A release
+ * is checked: a value that is not live (released already, on the stack, garbage) is
+ * refused without being read, and counted. */
 ConfigValue* phn_cfg_string(const char* value);
 ConfigValue* phn_cfg_int(int32_t value);
 ConfigValue* phn_cfg_bool(Bool value);
 ConfigValue* phn_cfg_int64(int64_t value);
+/* A stored setting's text as `type`, the reference's way: STRING as is, INT atoi, INT64
+ * strtoll(text, NULL, 10), BOOL text != "0". NULL for any other type. */
+ConfigValue* phn_cfg_from_text(const char* text, ConfigType type);
 ConfigValue* DCAPI phn_cfg_copy(const ConfigValue* value);
 void DCAPI phn_cfg_release(ConfigValue* value);
-long phn_cfg_live(void);   /* values allocated and not yet released (for leak tests) */
+int phn_cfg_free(ConfigValue* value);  /* the release: 1 freed (or NULL), 0 refused */
+long phn_cfg_live(void);     /* values allocated and not yet released (for leak tests) */
+long phn_cfg_refused(void);  /* releases refused so far (process-wide, monotonic) */
 
 #ifdef __cplusplus
 }

@@ -36,7 +36,8 @@ def build_driver(tmp_path: Path, app_data: Path) -> Path:
     cmd = ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-g",
            "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-pthread",
            "-I", str(ROOT / "native"), "-I", str(ROOT / "sdk_headers"),
-           str(app_data), str(ROOT / "tests/native/app_data_driver.c"), "-o", str(exe)]
+           str(app_data), str(ROOT / "native/handle_set.c"),
+           str(ROOT / "tests/native/app_data_driver.c"), "-o", str(exe)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     return exe
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NATIVE_SOURCES = ["native/bus.c", "native/core.c", "native/epoch.c"]
+NATIVE_SOURCES = ["native/bus.c", "native/core.c", "native/epoch.c", "native/bus_handles.c",
+                  "native/handle_set.c"]
 REPORT_MARKERS = ("WARNING: ThreadSanitizer", "ERROR: AddressSanitizer", "runtime error:",
                   "ERROR: LeakSanitizer")
 SANITIZER_ENV = {
@@ -58,7 +59,8 @@ def test_stress_catches_a_broken_reclaim(tmp_path):
     assert "if (node->stamp < oldest) {" in source
     broken.write_text(source.replace("node->stamp < oldest", "node->stamp < oldest || oldest"))
     shutil.copy(ROOT / "native/epoch.h", tmp_path / "epoch.h")
-    sources = [str(ROOT / "native/bus.c"), str(ROOT / "native/core.c"), str(broken)]
+    sources = [str(ROOT / s) for s in NATIVE_SOURCES if not s.endswith("epoch.c")]
+    sources.append(str(broken))
     exe = build(tmp_path, "address,undefined", sources)
     result = run(exe)
     assert result.returncode != 0

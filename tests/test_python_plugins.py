@@ -620,6 +620,7 @@ def test_settings_are_typed_persisted_and_visible_to_dcconfig(home, tmp_path):
         s["flag"] = True
         s["name"] = "ada"
         s["free"] = 2**40  # undeclared, too big for INT: INT64
+        assert s["free"] == str(2**40)  # undeclared: the text DCConfig keeps
         assert "free" in s and "nothing" not in s
         with pytest.raises(KeyError):
             s["nothing"]
@@ -633,7 +634,11 @@ def test_settings_are_typed_persisted_and_visible_to_dcconfig(home, tmp_path):
         assert settings["flag"] == ("bool", True) and settings["name"] == ("string", "ada")
         assert settings["free"] == ("int64", 2**40)
         s = plugin_of(h).settings
-        assert s["count"] == 5 and s["free"] == 2**40
+        assert s["count"] == 5 and s["free"] == "1099511627776"
+        s["count"] = 2**40  # a declared int takes INT64 when it must, and reads back whole
+        assert s["count"] == 2**40 and h.registry.get_setting(GUID, "count")[0] == "int64"
+        del s["flag"]  # unset again: the declared default, not DCConfig's missing BOOL (True)
+        assert s["flag"] is False
         del s["free"]
         assert "free" not in s and h.registry.get_setting(GUID, "free") is None
         with pytest.raises(KeyError):
@@ -672,7 +677,9 @@ def test_raw_abi_access_is_exactly_the_c_one(host, tmp_path):
     got = config.get_cfg(GUID.encode(), b"raw", lib.CFG_TYPE_INT)
     assert ffi.cast("ConfigInt*", got).value == 9
     config.release(got)
-    assert plugin.settings["raw"] == 9
+    assert plugin.settings["raw"] == "9"  # undeclared: DCConfig's text
+    plugin.settings.defaults["raw"] = 0
+    assert plugin.settings["raw"] == 9    # declared int: DCConfig's own conversion
     assert plugin.query_interface("no.such.thing", 1) == ffi.NULL
     assert plugin.has_plugin(GUID) and not plugin.has_plugin("{nobody}")
     assert plugin.host_name.startswith("pyhost ")
@@ -683,8 +690,11 @@ def test_standard_tables_as_objects(host, tmp_path):
     plugin = plugin_of(host)
     utils = plugin.utils  # DCUtils, written in C
     buffer = ffi.new("char[]", 64)
-    n = utils.to_base32(buffer, b"hello", 5)
-    assert ffi.string(buffer)[:n] == b"NBSWY3DP"
+    assert utils.to_base32(buffer, b"hello", 5) == 8  # the length only, as the reference
+    assert ffi.string(buffer) == b""
+    decoded = ffi.new("uint8_t[]", 5)
+    assert utils.from_base32(decoded, b"nbswy3dp", 5) == 5
+    assert bytes(decoded) == b"hello"
     assert plugin.interface("dcpp.utils.DCUtils").name == "DCUtils"
     assert plugin.interface("DCUtils", 2) is None  # newer than registered
 

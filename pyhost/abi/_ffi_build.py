@@ -176,6 +176,11 @@ Bool phn_destroy_hook(hookHandle hook);
 subsHandle phn_bind_hook(phn_bus* bus, const char* guid, DCHOOK proc, void* common);
 Bool phn_run_hook(hookHandle hook, dcptr_t object, dcptr_t data);
 size_t phn_release_hook(subsHandle sub);
+int phn_release_hook_checked(subsHandle sub, size_t* left);
+#define PHN_HANDLE_HOOK 1
+#define PHN_HANDLE_SUB 2
+long phn_handles_refused(int kind);
+long phn_handles_live(int kind);
 size_t phn_run_many(hookHandle hook, const phn_event* events, size_t n, Bool* results);
 hookHandle phn_find_hook(phn_bus* bus, const char* guid);
 size_t phn_hook_subscribers(hookHandle hook);
@@ -194,14 +199,18 @@ ConfigValue* phn_cfg_string(const char* value);
 ConfigValue* phn_cfg_int(int32_t value);
 ConfigValue* phn_cfg_bool(Bool value);
 ConfigValue* phn_cfg_int64(int64_t value);
+ConfigValue* phn_cfg_from_text(const char* text, ConfigType type);
 ConfigValue* phn_cfg_copy(const ConfigValue* value);
 void phn_cfg_release(ConfigValue* value);
+int phn_cfg_free(ConfigValue* value);
 long phn_cfg_live(void);
+long phn_cfg_refused(void);
 
 /* dlopen and friends: the loader opens plugins through the compiled bridge. */
 #define RTLD_LAZY ...
 #define RTLD_NOW ...
 #define RTLD_LOCAL ...
+#define RTLD_GLOBAL ...
 void* dlopen(const char* path, int flags);
 void* dlsym(void* handle, const char* name);
 int dlclose(void* handle);

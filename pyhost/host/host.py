@@ -86,7 +86,9 @@ class Host:
 
     def __init__(self, home: str | os.PathLike[str] | None = None, *, timers: bool = True,
                  events_maxlen: int = 10_000, app: Any = None):
-        self.home = Path(home).expanduser() if home is not None else default_home()
+        # Absolute: plugins get paths under it (get_path), valid wherever the process goes.
+        home = Path(home).expanduser() if home is not None else default_home()
+        self.home = Path(os.path.abspath(home))
         self.home.mkdir(parents=True, exist_ok=True)
         self.events = EventStream(events_maxlen)
         self.registry = Registry(self.home / REGISTRY_FILE)

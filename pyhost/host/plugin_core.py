@@ -1,11 +1,16 @@
 """The DCCore each plugin receives, and the resources it holds through it.
 
 The ABI's functions carry no caller, so pyhost gives every plugin its own DCCore: its
-query_interface answers DCLog with a table bound to the plugin (messages carry its name) and
-DCHooks with a table that records the hooks, subscriptions and interfaces the plugin makes.
-When a plugin's library is closed, whatever it left behind is released first, so no function
-pointer into unmapped code stays on the bus. run_hook and everything else go straight to the
-native bus.
+query_interface answers DCLog with a table bound to the plugin (messages carry its name),
+DCHooks with a table that records the hooks, subscriptions and interfaces the plugin makes,
+and DCConfig with the host's table whose release names the plugin. When a plugin's library
+is closed, whatever it left behind is released first, so no function pointer into unmapped
+code stays on the bus. run_hook and everything else go straight to the native bus.
+
+Checked releases: destroy_hook, release_hook, release_interface and DCConfig.release are
+checked by the native code against what the host handed out, without reading the handle.
+A double release, a stack value or garbage is refused: one warning naming the plugin, and
+the host goes on (the reference host crashes or corrupts its heap). run_hook is not checked.
 """
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ from pyhost.host.services.log import PluginLog
 
 HOOKS_GUID = b"generic.plugins.DCHooks"
 HOOKS_VERSION = 8
+CONFIG_GUID = b"generic.plugins.DCConfig"
+CONFIG_VERSION = 1
 
 log = logging.getLogger("pyhost.host")
 
@@ -58,6 +65,7 @@ class PluginCore:
         self.core.release_interface = self._cb("Bool(*)(intfHandle)", self._release_intf)
         self.core.has_plugin = native_core.has_plugin
         self.core.host_name = native_core.host_name
+        self._config = None  # this plugin's DCConfig, made at its first query
 
     def _cb(self, ctype: str, fn: Callable):
         def on_error(exc_type, exc, tb):
@@ -75,7 +83,29 @@ class PluginCore:
                 return ffi.cast("DCInterface*", self.log.table)
             if name == HOOKS_GUID and version <= HOOKS_VERSION:
                 return ffi.cast("DCInterface*", self.hooks)
+            if name == CONFIG_GUID and version <= CONFIG_VERSION:
+                config = self._config_table()
+                if config is not None:
+                    return ffi.cast("DCInterface*", config)
         return lib.phn_query_interface(self._bus, guid, version)
+
+    def _config_table(self):
+        """The host's DCConfig with a release that names this plugin when it refuses."""
+        if self._config is None:
+            host_table = lib.phn_query_interface(self._bus, CONFIG_GUID, CONFIG_VERSION)
+            if host_table == ffi.NULL:
+                return None
+            self._config = ffi.new("DCConfig*", ffi.cast("DCConfig*", host_table)[0])
+            self._config.release = self._cb("void(*)(ConfigValue*)", self._release_value)
+        return self._config
+
+    def _refused(self, call: str, handle, what: str) -> None:
+        log.warning("%s: %s(%#x) ignored: %s", self.name, call, _addr(handle), what)
+
+    def _release_value(self, value):
+        if not lib.phn_cfg_free(value):
+            self._refused("DCConfig.release", value, "not a value DCConfig handed out, or "
+                          "released already")
 
     def _own(self, kind: str, handle) -> None:
         if handle != ffi.NULL:
@@ -93,6 +123,9 @@ class PluginCore:
         ok = lib.phn_release_interface(self._bus, handle)
         if ok:
             self._disown("interface", handle)
+        elif handle != ffi.NULL:
+            self._refused("release_interface", handle, "not the handle of a registered "
+                          "interface, or released already")
         return ok
 
     # -- DCHooks -------------------------------------------------------------------------
@@ -105,6 +138,9 @@ class PluginCore:
         ok = lib.phn_destroy_hook(handle)
         if ok:
             self._disown("hook", handle)
+        elif handle != ffi.NULL:
+            self._refused("destroy_hook", handle, "not a live hook (destroyed already, or "
+                          "never created)")
         return ok
 
     def _bind(self, guid, proc, common):
@@ -115,8 +151,13 @@ class PluginCore:
     def _release(self, handle):
         if handle == ffi.NULL:
             return 0
+        left = ffi.new("size_t*")
+        if lib.phn_release_hook_checked(handle, left) != 0:
+            self._refused("release_hook", handle, "not a live subscription (released "
+                          "already, or never bound)")
+            return 0
         self._disown("subscription", handle)
-        return lib.phn_release_hook(handle)
+        return left[0]
 
     # -- cleanup -------------------------------------------------------------------------
     def release_leftovers(self) -> list[str]:

@@ -21,11 +21,18 @@ class Int64(int):
 class Settings(MutableMapping):
     """The plugin's settings, stored by the host through DCConfig under the plugin's guid.
 
-    Values are typed as DCConfig types them: ``bool`` -> BOOL, ``int`` -> INT (INT64 when it
-    does not fit in 32 bits), ``str`` -> STRING; they persist across restarts and updates.
-    ``defaults`` (given to :class:`Plugin`) are what a key reads before it was ever set, and
-    fix its type. DCConfig cannot list a plugin's settings nor tell an unset string from an
-    empty one, so iteration covers the declared keys, and an empty string reads as unset.
+    DCConfig keeps a map of strings per plugin (see docs/abi.md). A value is written as the
+    DCConfig type of the key's declared default, else of the value: ``bool`` -> BOOL ("1" /
+    "0"), ``int`` -> INT (INT64 when it does not fit in 32 bits, or for an :class:`Int64`),
+    ``str`` -> STRING. It is read back through DCConfig's own conversions, as the type of
+    the key's declared default: ``bool`` -> BOOL (text != "0"), ``int`` -> INT64 (strtoll),
+    ``str`` -> STRING. Values persist across restarts and updates.
+
+    ``defaults`` (given to :class:`Plugin`) are what a key reads while it is unset. DCConfig
+    cannot tell a missing key from an empty string, so a key whose text is "" is unset: a
+    declared key then reads its default, an undeclared one raises KeyError. An undeclared
+    key reads back as ``str`` (the text DCConfig keeps): declare a default to give it a
+    type. DCConfig cannot list a plugin's settings, so iteration covers the declared keys.
     """
 
     def __init__(self, plugin: Any, defaults: dict[str, Any]):
@@ -41,32 +48,37 @@ class Settings(MutableMapping):
                                "while the plugin is loaded (DCConfig comes with its core).")
         return table
 
-    def _read(self, key: str, kind: int) -> tuple[int, Any]:
+    def _read(self, key: str, kind: int) -> Any:
+        """get_cfg(guid, key, kind) as a Python value (None if the host answers NULL)."""
         table = self._table()
         value = table.get_cfg(self._plugin._guid_c, key.encode("utf-8"), kind)
         if value == ffi.NULL:
-            return lib.CFG_TYPE_STRING, ""
+            return None
         try:
             typed = from_native(value)  # the host's own decoding of a ConfigValue
-            t = value.type
         finally:
             table.release(value)
-        return (lib.CFG_TYPE_STRING, "") if typed is None else (t, typed[1])
+        return None if typed is None else typed[1]
+
+    def _text(self, key: str) -> str:
+        return self._read(key, lib.CFG_TYPE_STRING) or ""
 
     def __getitem__(self, key: str) -> Any:
-        kind, value = self._read(key, lib.CFG_TYPE_UNKNOWN)
-        unset = kind == lib.CFG_TYPE_STRING and value == ""
-        if key in self.defaults:
-            default = self.defaults[key]
-            if unset:
-                return default
-            wanted = _config_type(key, default)
-            if wanted != kind:
-                kind, value = self._read(key, wanted)
-            return value
-        if unset:
-            raise KeyError(key)
-        return value
+        text = self._text(key)
+        if key not in self.defaults:
+            if not text:
+                raise KeyError(key)
+            return text
+        default = self.defaults[key]
+        if not text:
+            return default
+        kind = _config_type(key, default)
+        if kind == lib.CFG_TYPE_STRING:
+            return text
+        # ints read as INT64 whatever they were written as: a Python int has no 32-bit limit
+        value = self._read(key, lib.CFG_TYPE_BOOL if kind == lib.CFG_TYPE_BOOL
+                           else lib.CFG_TYPE_INT64)
+        return default if value is None else value
 
     def __setitem__(self, key: str, value: Any) -> None:
         kind = _config_type(key, self.defaults.get(key, value))
@@ -87,8 +99,7 @@ class Settings(MutableMapping):
                               ffi.cast("ConfigValue*", cv))
 
     def __delitem__(self, key: str) -> None:
-        kind, value = self._read(key, lib.CFG_TYPE_UNKNOWN)
-        if kind == lib.CFG_TYPE_STRING and value == "":
+        if not self._text(key):
             raise KeyError(key)
         cv = ffi.new("ConfigValue*", {"type": lib.CFG_TYPE_REMOVE})
         self._table().set_cfg(self._plugin._guid_c, key.encode("utf-8"), cv)
@@ -102,10 +113,7 @@ class Settings(MutableMapping):
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
-        if key in self.defaults:
-            return True
-        kind, value = self._read(key, lib.CFG_TYPE_UNKNOWN)
-        return not (kind == lib.CFG_TYPE_STRING and value == "")
+        return key in self.defaults or bool(self._text(key))
 
     def __repr__(self) -> str:
         return f"<Settings of {self._plugin.meta.name}>"

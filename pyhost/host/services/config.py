@@ -1,13 +1,28 @@
-"""DCConfig: per-plugin settings persisted in the registry, host paths and the language.
+"""DCConfig: per-plugin settings, host paths and the language, as the reference host has them.
+
+For plugins, settings are a per-plugin map of strings (what DC++ keeps). ``set_cfg`` stores
+STRING as given (NULL as ""), INT and INT64 as decimal text, BOOL as "1" or "0"; REMOVE
+deletes the key; a ``set_cfg`` for a guid that is not an installed plugin (or the plugin being
+installed) is ignored. ``get_cfg`` converts the stored text -- "" when the key is missing --
+to the requested type: STRING as is, INT with C ``atoi``, INT64 with ``strtoll(s, NULL, 10)``,
+BOOL as ``s != "0"`` (so a missing BOOL reads True, and "false" reads True); any other
+requested type answers NULL. The guid "CoreSetup" reads the host's own settings in their own
+type whatever type is asked, and NULL for a name the host does not have; plugins cannot
+write them.
+
+The registry keeps each value with the type it was written as, so ``pyhost config`` can show
+and edit it typed; a plugin always reads the value's text (INT 5 is "5", BOOL true is "1"),
+so both views agree. Strings are UTF-8 text in the registry: bytes that are not valid UTF-8
+are stored as U+FFFD (the one place a plugin can tell this host from the reference).
 
 Every value returned to a plugin is a native block owned by the plugin until it calls
-``release`` (which, like ``copy``, is native code: see native/config_values.c). Reading a
-setting that does not exist answers an empty/zero value of the requested type, never NULL.
-The guid "CoreSetup" reads the host's own settings (plugins cannot write them).
+``release`` (native code, like ``copy``: see native/config_values.c). Paths are absolute and
+end with the separator.
 """
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
@@ -18,7 +33,7 @@ from pyhost.host.registry import Registry
 
 class ConfigOwner(Protocol):
     """What DCConfig needs of its host: the home directory, the registry, and where an
-    installed plugin's files are."""
+    installed (or installing) plugin's files are (None: no such plugin)."""
 
     home: Path
     registry: Registry
@@ -29,15 +44,6 @@ log = logging.getLogger("pyhost.config")
 
 CORE_SETUP = "CoreSetup"
 
-# ConfigType <-> the registry's setting type names.
-TYPE_NAMES = {
-    lib.CFG_TYPE_STRING: "string",
-    lib.CFG_TYPE_INT: "int",
-    lib.CFG_TYPE_BOOL: "bool",
-    lib.CFG_TYPE_INT64: "int64",
-}
-ZERO = {"string": "", "int": 0, "bool": False, "int64": 0}
-
 # Directories handed out by get_path, relative to the host's home.
 PATH_DIRS = {
     lib.PATH_GLOBAL_CONFIG: "config",
@@ -46,6 +52,8 @@ PATH_DIRS = {
     lib.PATH_RESOURCES: "resources",
     lib.PATH_LOCALE: "locale",
 }
+# Where the reference keeps a plugin's files: <USER_LOCAL path>Plugins/<guid>/.
+PLUGINS_DIR = "Plugins"
 
 # The host's own settings, read by plugins with get_cfg("CoreSetup", name, ...).
 CORE_DEFAULTS: dict[str, tuple[str, Any]] = {
@@ -55,6 +63,17 @@ CORE_DEFAULTS: dict[str, tuple[str, Any]] = {
     "MaxHubs": ("int", 0),
     "TimestampsInChat": ("bool", True),
 }
+
+
+def setting_text(stored: Optional[tuple[str, Any]]) -> str:
+    """The text a plugin reads for a registry value: "" when missing, a bool as "1"/"0",
+    numbers in decimal."""
+    if stored is None:
+        return ""
+    type_name, value = stored
+    if type_name == "bool":
+        return "1" if value else "0"
+    return str(value)
 
 
 class ConfigService:
@@ -79,91 +98,88 @@ class ConfigService:
         self.table.copy = ffi.addressof(lib, "phn_cfg_copy")
         self.table.release = ffi.addressof(lib, "phn_cfg_release")
 
-    def _callback(self, ctype: str, fn: Callable, error: Any = None):
+    def _callback(self, ctype: str, fn: Callable):
         def on_error(exc_type, exc, tb):
             log.error("DCConfig.%s failed", fn.__name__.lstrip("_"),
                       exc_info=(exc_type, exc, tb))
-        cb = ffi.callback(ctype, fn, onerror=on_error) if error is None else \
-            ffi.callback(ctype, fn, error=error, onerror=on_error)
+        cb = ffi.callback(ctype, fn, onerror=on_error)
         self._callbacks.append(cb)
         return cb
 
     # -- paths ---------------------------------------------------------------------------
+    def _home(self) -> Path:
+        return Path(os.path.abspath(self._host.home))
+
     def path(self, kind: int) -> Path:
-        """The directory for a PathType, created on demand."""
+        """The absolute directory for a PathType, created on demand."""
         sub = PATH_DIRS.get(kind)
         if sub is None:
             raise ValueError(f"unknown PathType {kind}")
-        directory = self._host.home / sub
+        directory = self._home() / sub
         directory.mkdir(parents=True, exist_ok=True)
         return directory
+
+    def install_path(self, guid: str) -> Path:
+        """The absolute directory of an installed plugin's files; for any other guid the
+        reference's <USER_LOCAL path>Plugins/<guid> (not created)."""
+        directory = self._host.install_dir(guid)
+        if directory is not None and directory.is_absolute():
+            return directory
+        return self._home() / PATH_DIRS[lib.PATH_USER_LOCAL] / PLUGINS_DIR / guid
 
     def _get_path(self, kind):
         try:
             directory = self.path(kind)
         except ValueError:
             return _native_str("")
-        return _native_str(str(directory) + "/")
+        return _native_str(_with_separator(directory))
 
     def _get_install_path(self, guid):
-        directory = self._host.install_dir(_decode(guid))
-        text = "" if directory is None else str(directory) + "/"
-        return _native_str(text)
+        return _native_str(_with_separator(self.install_path(_decode(guid))))
 
     def _get_language(self):
-        return _native_str(self.read(CORE_SETUP, "Language", "string")[1] or "en-US")
+        stored = self.core_setting("Language")
+        return _native_str(setting_text(stored) or "en-US")
 
     # -- settings ------------------------------------------------------------------------
-    def read(self, guid: str, key: str, type_name: str | None = None) -> tuple[str, Any]:
-        """A setting as (type, value); missing -> the requested type's zero value.
+    def text(self, guid: str, key: str) -> str:
+        """What a plugin's setting reads as text ("" when it is missing)."""
+        return setting_text(self._host.registry.get_setting(guid, key))
 
-        With ``type_name`` None (CFG_TYPE_UNKNOWN) the stored type is used ("string" if
-        there is nothing stored). A stored value of another type is converted when it can
-        be, else reads as zero.
-        """
-        stored = self._host.registry.get_setting(guid, key)
-        if stored is None and guid == CORE_SETUP:
-            stored = CORE_DEFAULTS.get(key)
-        if type_name is None:
-            return stored if stored is not None else ("string", "")
-        if stored is None:
-            return type_name, ZERO[type_name]
-        return type_name, _convert(stored, type_name)
-
-    def write(self, guid: str, key: str, type_name: str | None, value: Any = None) -> None:
-        """Stores a setting; ``type_name`` None removes it."""
-        registry = self._host.registry
-        if type_name is None:
-            registry.remove_setting(guid, key)
-        else:
-            registry.set_setting(guid, key, type_name, value)
+    def core_setting(self, key: str) -> Optional[tuple[str, Any]]:
+        """A host setting as (type, value), None when the host has no such setting."""
+        stored = self._host.registry.get_setting(CORE_SETUP, key)
+        return stored if stored is not None else CORE_DEFAULTS.get(key)
 
     def _get_cfg(self, guid, setting, kind):
         guid_s, key = _decode(guid), _decode(setting)
-        if kind == lib.CFG_TYPE_UNKNOWN:
-            type_name, value = self.read(guid_s, key, None)
-        else:
-            type_name = TYPE_NAMES.get(kind, "string")
-            type_name, value = self.read(guid_s, key, type_name)
-        return to_native(type_name, value)
+        if guid_s == CORE_SETUP:
+            stored = self.core_setting(key)
+            return ffi.NULL if stored is None else to_native(*stored)
+        return lib.phn_cfg_from_text(self.text(guid_s, key).encode("utf-8"), kind)
 
     def _set_cfg(self, guid, setting, val):
         guid_s, key = _decode(guid), _decode(setting)
         if not guid_s or not key or val == ffi.NULL:
             log.warning("DCConfig.set_cfg ignored: guid, setting and value are required")
             return
-        if guid_s == CORE_SETUP:
-            log.warning("DCConfig.set_cfg ignored: plugins cannot change host settings (%s)",
-                        key)
+        if guid_s == CORE_SETUP or self._host.install_dir(guid_s) is None:
+            log.warning("DCConfig.set_cfg of %r ignored: %s is not an installed plugin", key,
+                        guid_s)
             return
+        registry = self._host.registry
         if val.type == lib.CFG_TYPE_REMOVE:
-            self.write(guid_s, key, None)
+            registry.remove_setting(guid_s, key)
             return
         typed = from_native(val)
         if typed is None:
             log.warning("DCConfig.set_cfg ignored: unknown value type %d for %s", val.type, key)
             return
-        self.write(guid_s, key, *typed)
+        registry.set_setting(guid_s, key, *typed)
+
+
+def _with_separator(directory: Path) -> str:
+    return os.path.join(str(directory), "")
 
 
 def _native_str(text: str):
@@ -172,21 +188,3 @@ def _native_str(text: str):
 
 def _decode(ptr) -> str:
     return "" if ptr == ffi.NULL else ffi.string(ptr).decode("utf-8", "replace")
-
-
-def _convert(stored: tuple[str, Any], type_name: str) -> Any:
-    stored_type, value = stored
-    if stored_type == type_name:
-        return value
-    try:
-        if type_name == "string":
-            return str(value).lower() if stored_type == "bool" else str(value)
-        if type_name == "bool":
-            return value in (True, 1, "1", "true", "True") if stored_type == "string" \
-                else bool(value)
-        number = int(value)
-        if type_name == "int" and not -2**31 <= number < 2**31:
-            return 0
-        return number
-    except (TypeError, ValueError):
-        return ZERO[type_name]
