@@ -37,7 +37,7 @@ TOOLCHAINS = {
     "elf-x64": (["gcc", "-shared", "-fPIC"], ".so"),
     "elf-x86": (["gcc", "-m32", "-shared", "-fPIC"], ".so"),
     "pe-x64": (["x86_64-w64-mingw32-gcc", "-shared"], ".dll"),
-    "pe-x86": (["i686-w64-mingw32-gcc", "-shared"], ".dll"),
+    "pe-x86": (["i686-w64-mingw32-gcc", "-shared", "-Wl,--add-stdcall-alias"], ".dll"),
 }
 
 PKG_PLUGIN_C = r"""

@@ -51,11 +51,12 @@ TOOLCHAINS = {
     "elf-x64": (["gcc", "-shared", "-fPIC"], ".so", 64, "x86-64"),
     "elf-x86": (["gcc", "-m32", "-shared", "-fPIC"], ".so", 32, "i386"),
     "pe-x64": (["x86_64-w64-mingw32-gcc", "-shared"], ".dll", 64, "x86-64"),
-    "pe-x86": (["i686-w64-mingw32-gcc", "-shared"], ".dll", 32, "i386"),
+    # i686 MinGW exports the __stdcall pluginInit only as "pluginInit@4" unless asked for the
+    # undecorated alias, the name hosts look up (GetProcAddress(h, "pluginInit")).
+    "pe-x86": (["i686-w64-mingw32-gcc", "-shared", "-Wl,--add-stdcall-alias"], ".dll", 32,
+               "i386"),
 }
 ELF_PLATFORMS = ["elf-x64", "elf-x86"]
-# i686 MinGW decorates the __stdcall pluginInit ("pluginInit@4"); MSVC would give "_pluginInit@4".
-INIT_NAMES = {"pe-x86": {"pluginInit@4", "_pluginInit@4", "pluginInit"}}
 
 
 def _compile(cmd: list[str], source: Path, out: Path) -> subprocess.CompletedProcess:
@@ -127,7 +128,7 @@ def test_platform_recognized(lib, code):
     assert (info.platform, info.bits, info.machine) == (code, bits, machine)
     assert info.is_shared_library
     assert info.exports_plugin_init
-    assert info.plugin_init_symbol in INIT_NAMES.get(code, {"pluginInit"})
+    assert info.plugin_init_symbol == "pluginInit" and info.decorated_plugin_init is None
 
 
 @pytest.mark.parametrize("code", list(TOOLCHAINS))
@@ -211,6 +212,48 @@ def test_check_loadable_rejects_an_executable(lib, host_is_elf_x64):
     with pytest.raises(BinaryError) as caught:
         check_loadable(bytes(data), name="app")
     assert str(caught.value) == "app is a 64-bit ELF (x86-64) executable, not a shared library."
+
+
+# --- 32-bit Windows: the export must carry the undecorated name ----------------------------
+
+def _pe_x86(tmp_path: Path, *extra: str) -> Path:
+    cmd = ["i686-w64-mingw32-gcc", "-shared"]
+    if shutil.which(cmd[0]) is None:
+        pytest.skip(f"{cmd[0]} is not installed")
+    out = tmp_path / "plugin.dll"
+    run = subprocess.run([*cmd, "-o", str(out), str(FIXTURES / "plugin.c"), *extra],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return out
+
+
+def test_pe_x86_exporting_only_the_decorated_name_is_refused_with_the_fix(tmp_path,
+                                                                          monkeypatch):
+    path = _pe_x86(tmp_path)  # no alias: the DLL exports pluginInit@4 only
+    names = {e.name for e in pefile.PE(str(path)).DIRECTORY_ENTRY_EXPORT.symbols}
+    assert names == {b"pluginInit@4"}
+    info = inspect_binary(path)
+    assert not info.exports_plugin_init and info.plugin_init_symbol is None
+    assert info.decorated_plugin_init == "pluginInit@4"
+    monkeypatch.setattr(binary, "host_platform", lambda: "pe-x86")
+    with pytest.raises(BinaryError) as caught:
+        check_loadable(path, name="plugin.dll")
+    message = str(caught.value)
+    assert_one_sentence(message, "plugin.dll exports pluginInit only under its "
+                                 "stdcall-decorated name pluginInit@4")
+    assert "-Wl,--add-stdcall-alias" in message and ".def file" in message
+
+
+@pytest.mark.parametrize("fix", ["alias", "def"])
+def test_pe_x86_fixed_either_way_exports_plugin_init(tmp_path, monkeypatch, fix):
+    if fix == "alias":
+        path = _pe_x86(tmp_path, "-Wl,--add-stdcall-alias")
+    else:
+        (tmp_path / "plugin.def").write_text("EXPORTS\n    pluginInit = pluginInit@4\n")
+        path = _pe_x86(tmp_path, str(tmp_path / "plugin.def"))
+    monkeypatch.setattr(binary, "host_platform", lambda: "pe-x86")
+    info = check_loadable(path)
+    assert info.plugin_init_symbol == "pluginInit" and info.decorated_plugin_init is None
 
 
 def test_check_loadable_on_a_host_without_a_platform_code(lib, monkeypatch):

@@ -41,6 +41,8 @@ OTHER = "{7d3c9a10-4b6e-4f0a-8c2d-00000000aaaa}"   # a plugin that is not instal
 OTHER2 = "{7d3c9a10-4b6e-4f0a-8c2d-00000000bbbb}"
 MiB = 1 << 20
 NO_INIT_C = '__attribute__((visibility("default"))) int helper(void) { return 1; }\n'
+DECORATED_C = ('__declspec(dllexport) void* __stdcall pluginInit(void* i) '
+               '{ (void)i; return 0; }\n')
 EXECUTABLE_C = ('__attribute__((visibility("default"))) void* pluginInit(void* i) '
                 '{ (void)i; return 0; }\nint main(void) { return 0; }\n')
 
@@ -107,6 +109,15 @@ def _overlapping(ctx: Ctx) -> bytes:
 def _pe_as_elf_x64(ctx: Ctx) -> bytes:
     return zip_package({"info.xml": ctx.info,
                         "x64/plugin.so": ctx.builds.chat_guard("pe-x64").read_bytes()})
+
+
+def _pe_x86_decorated_only(ctx: Ctx) -> bytes:
+    """A 32-bit DLL whose __stdcall pluginInit is exported only as "pluginInit@4"."""
+    dll = ctx.builds.custom("decorated", DECORATED_C, platform="pe-x86",
+                            args=["i686-w64-mingw32-gcc", "-shared"])
+    return zip_package({"info.xml": ctx.info_with(plugins={
+        "elf-x64": "x64/plugin.so", "pe-x86": "x86/plugin.dll"}),
+        "x64/plugin.so": ctx.lib, "x86/plugin.dll": dll.read_bytes()})
 
 
 def _elf32_as_elf_x64(ctx: Ctx) -> bytes:
@@ -295,6 +306,9 @@ CASES = [
          lambda c: zip_package({"info.xml": c.info, "x64/plugin.so":
                                 c.builds.custom("noinit", NO_INIT_C).read_bytes()}),
          "no-plugin-init", r'"x64/plugin.so" does not export pluginInit'),
+    Case("pe-x86-exports-only-the-decorated-pluginInit", _pe_x86_decorated_only,
+         "no-plugin-init", r'"x86/plugin.dll" exports pluginInit only under its '
+                           r"stdcall-decorated name pluginInit@4, .*-Wl,--add-stdcall-alias"),
     Case("plugin-is-an-executable",
          lambda c: zip_package({"info.xml": c.info, "x64/plugin.so": c.builds.custom(
              "exe", EXECUTABLE_C, args=["gcc", "-no-pie"]).read_bytes()}),

@@ -32,7 +32,7 @@ __all__ = [
     "inspect_binary",
 ]
 
-#: The platform codes of the .dcext format (see ABI.md).
+#: The platform codes of the .dcext format (see docs/packages.md).
 PLATFORMS = ("elf-x64", "elf-x86", "pe-x64", "pe-x86")
 
 Source = Union[str, os.PathLike, bytes, bytearray, memoryview]
@@ -56,9 +56,11 @@ _PLATFORM_CODES = {
     ("pe", 32, "i386"): "pe-x86",
 }
 
-# i686 MinGW exports a __stdcall pluginInit as "pluginInit@4", MSVC as "_pluginInit@4";
-# GetProcAddress needs the exact name, so the loader gets it from BinaryInfo.
-_PE_INIT_NAMES = ("pluginInit", "_pluginInit@4", "pluginInit@4")
+# A host finds the plugin with GetProcAddress(h, "pluginInit"): only that exact name loads.
+# i686 MinGW exports a __stdcall pluginInit as "pluginInit@4", MSVC as "_pluginInit@4"
+# unless told otherwise; such a DLL does not load in the reference host.
+_PE_INIT_NAME = "pluginInit"
+_PE_DECORATED_INIT_NAMES = ("pluginInit@4", "_pluginInit@4")
 
 _EXPORT_DIR = pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_EXPORT"]
 _IMAGE_FILE_DLL = 0x2000
@@ -75,11 +77,22 @@ class BinaryInfo:
     machine: str                     # readable CPU name: "x86-64", "i386", "aarch64", ...
     platform: str | None             # .dcext platform code; None if the format names none
     is_shared_library: bool          # ELF ET_DYN, or PE with the DLL flag
-    plugin_init_symbol: str | None   # exact exported name of pluginInit, None if absent
+    plugin_init_symbol: str | None   # "pluginInit" when exported under that exact name
+    # a 32-bit DLL that exports pluginInit only stdcall-decorated ("pluginInit@4"): the name
+    decorated_plugin_init: str | None = None
 
     @property
     def exports_plugin_init(self) -> bool:
         return self.plugin_init_symbol is not None
+
+    def missing_plugin_init(self, label: str) -> str:
+        """The sentence that refuses a binary without a loadable pluginInit export."""
+        if self.decorated_plugin_init is None:
+            return f"{label} does not export pluginInit."
+        return (f"{label} exports pluginInit only under its stdcall-decorated name "
+                f"{self.decorated_plugin_init}, which hosts cannot find (they look up the "
+                "exact name pluginInit): link it with -Wl,--add-stdcall-alias, or export "
+                "pluginInit through a .def file.")
 
     def describe(self) -> str:
         """E.g. "a 32-bit ELF (i386) library" or "a 64-bit PE (Windows, x86-64) library"."""
@@ -138,7 +151,7 @@ def check_loadable(source: Source, *, name: str | None = None) -> BinaryInfo:
     if not info.is_shared_library:
         raise BinaryError(f"{label} is {info.describe()}, not a shared library.")
     if not info.exports_plugin_init:
-        raise BinaryError(f"{label} does not export pluginInit.")
+        raise BinaryError(info.missing_plugin_init(label))
     return info
 
 
@@ -214,24 +227,26 @@ def _inspect_pe(data: bytes) -> BinaryInfo:
             raise ValueError("a section extends past the end of the file")
         machine_id = pe.FILE_HEADER.Machine
         machine = _PE_MACHINES.get(machine_id, f"unknown machine {machine_id:#x}")
+        names = _pe_export_names(pe)
         return BinaryInfo(
             format="pe", bits=bits, machine=machine,
             platform=_PLATFORM_CODES.get(("pe", bits, machine)),
             is_shared_library=bool(pe.FILE_HEADER.Characteristics & _IMAGE_FILE_DLL),
-            plugin_init_symbol=_pe_plugin_init(pe),
+            plugin_init_symbol=_PE_INIT_NAME if _PE_INIT_NAME in names else None,
+            decorated_plugin_init=None if _PE_INIT_NAME in names else next(
+                (n for n in _PE_DECORATED_INIT_NAMES if n in names), None),
         )
     finally:
         pe.close()
 
 
-def _pe_plugin_init(pe: pefile.PE) -> str | None:
+def _pe_export_names(pe: pefile.PE) -> set[str]:
     directory = pe.OPTIONAL_HEADER.DATA_DIRECTORY[_EXPORT_DIR]
     if not (directory.VirtualAddress and directory.Size):
-        return None
+        return set()
     pe.parse_data_directories(directories=[_EXPORT_DIR])
     exports = getattr(pe, "DIRECTORY_ENTRY_EXPORT", None)
     if exports is None:
         # pefile only warns when an export directory is unreadable; for us it is corrupt.
         raise ValueError("the export directory cannot be parsed")
-    names = {sym.name for sym in exports.symbols if sym.name}
-    return next((n for n in _PE_INIT_NAMES if n.encode() in names), None)
+    return {sym.name.decode("latin-1") for sym in exports.symbols if sym.name}

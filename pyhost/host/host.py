@@ -284,7 +284,7 @@ class Host:
         with self._lock:
             record = self.plugin(guid)
             if self.running and guid not in self._loaded:
-                plugin = self._open(record.kind, record.path)
+                plugin = self._open(record.kind, record.path, record)
                 self._check_dependencies_loaded(plugin, close=True)
                 if not self._load(plugin, lib.ON_LOAD_RUNTIME):
                     raise PluginError(f"{record.name} refused to load "
@@ -341,18 +341,24 @@ class Host:
                               f"{', '.join(needers)} depend on it; disable them first.")
 
     # -- loading machinery ---------------------------------------------------------------
-    def _open(self, kind: str, path: str) -> Plugin:
+    def _open(self, kind: str, path: str, record: Optional[PluginRecord] = None) -> Plugin:
+        """Opens a plugin file; with ``record``, refuses a file that is another plugin."""
         opener = OPENERS.get(kind)
         if opener is None:
             raise PluginError(f"{path}: unknown plugin kind {kind!r}.")
         try:
-            if kind == "native":
-                return opener(path, inspected=self._inspected)
-            return opener(path)
+            plugin = opener(path, inspected=self._inspected) if kind == "native" \
+                else opener(path)
+            if record is not None and plugin.meta.guid != record.guid:
+                plugin.close()
+                raise PluginError(
+                    f"{path} reports the guid {plugin.meta.guid}, but it is installed as "
+                    f"{record.name} ({record.guid}); the file was replaced, so reinstall it.")
         except PluginError as exc:
-            self.events.emit(PluginFailed, guid=None, name=None, path=str(path),
-                             reason=str(exc))
+            self.events.emit(PluginFailed, guid=record and record.guid, name=None,
+                             path=str(path), reason=str(exc))
             raise
+        return plugin
 
     def _save_inspected(self) -> None:
         """Persists the inspection cache for the installed plugins' files only."""
@@ -375,7 +381,7 @@ class Host:
             if not record.enabled or record.guid in self._loaded:
                 continue
             try:
-                opened.append(self._open(record.kind, record.path))
+                opened.append(self._open(record.kind, record.path, record))
             except PluginError as exc:
                 log.error("%s", exc)
         order, blocked = load_order(opened, available=self._loaded)

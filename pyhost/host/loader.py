@@ -2,7 +2,7 @@
 
 A plugin, whatever language it is written in, is seen by the host as a :class:`Plugin`: its
 metadata and a ``main(state, core, data)`` to call for each lifecycle state. This module
-opens compiled ones (rules in ABI.md, "Loading") and orders a set of plugins by their
+opens compiled ones (rules in docs/abi.md, "Loading") and orders a set of plugins by their
 dependencies; the host drives the lifecycle.
 """
 from __future__ import annotations
@@ -69,7 +69,10 @@ class NativePlugin:
                 raise PluginError(str(exc)) from None
             if inspected is not None:
                 inspected.remember(path)
-        handle = lib.dlopen(os.fsencode(path), lib.RTLD_NOW | lib.RTLD_LOCAL)
+        # As the reference host: lazy binding (a symbol missing on a path that never runs
+        # does not stop the load) and global (libraries the plugin opens later, e.g. Lua C
+        # modules of an embedded Lua, see the plugin's exported symbols).
+        handle = lib.dlopen(os.fsencode(path), lib.RTLD_LAZY | lib.RTLD_GLOBAL)
         if handle == ffi.NULL:
             reason = _text(lib.dlerror())
             raise PluginError(f"{name} could not be opened: {reason}.")
@@ -149,7 +152,7 @@ class InspectionCache:
 
 
 def _read_meta(name: str, info, main_fn) -> PluginMeta:
-    """Validates what pluginInit filled in (ABI.md: main, guid, name, apiVersion 8)."""
+    """Validates what pluginInit filled in: main, guid, name, apiVersion 8."""
     if main_fn == ffi.NULL:
         raise PluginError(f"{name}: pluginInit returned no main function.")
     if info.guid == ffi.NULL or not _text(info.guid):
@@ -157,9 +160,11 @@ def _read_meta(name: str, info, main_fn) -> PluginMeta:
     if info.name == ffi.NULL or not _text(info.name):
         raise PluginError(f"{name}: pluginInit did not set a name.")
     if info.apiVersion != API_VERSION:
+        rebuild = (f", and must be rebuilt against the API {API_VERSION} SDK (state numbers "
+                   "and several tables changed)" if info.apiVersion < API_VERSION else "")
         raise PluginError(
             f"{name} was built for plugin API version {info.apiVersion}; "
-            f"this host speaks version {API_VERSION}."
+            f"this host speaks version {API_VERSION}{rebuild}."
         )
     deps = []
     if info.numDependencies and info.dependencies == ffi.NULL:

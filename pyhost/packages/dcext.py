@@ -384,8 +384,8 @@ class _Reader(ZipReader):
             self.fail("not-library", f"the {platform} plugin {shown} is {info.describe()}, "
                       "not a shared library")
         if not info.exports_plugin_init:
-            self.fail("no-plugin-init", f"the {platform} plugin {shown} does not export "
-                      "pluginInit")
+            self.fail("no-plugin-init", info.missing_plugin_init(
+                f"the {platform} plugin {shown}").rstrip("."))
         return PluginEntry(platform, path, len(content), info)
 
 
