@@ -264,7 +264,8 @@ CASES = [
                                                     "</Plugin></dcext>")),
          "xml-platform", r"two <Plugin> elements for elf-x64"),
     Case("xml-api-version-6", lambda c: c.xml(c.info_with(api="6")), "api-version",
-         r"built for plugin API version 6; this host speaks version 8"),
+         r"built for plugin API version 6; this host speaks version 8, and must be rebuilt "
+         r"against the API 8 SDK \(state numbers and several tables changed\)"),
     Case("xml-version-not-a-number", lambda c: c.xml(c.info_with(version="1.2.3")),
          "xml-version", r'Version "1.2.3" in info.xml is not a decimal number'),
     Case("xml-unknown-element",

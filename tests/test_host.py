@@ -60,7 +60,8 @@ def test_standard_hooks_exist_for_plugins_to_bind(host):
 
 @pytest.mark.parametrize("name, reason", [
     ("no_init", "does not export pluginInit"),
-    ("wrong_api", "API version 7"),
+    ("wrong_api", "API version 7; this host speaks version 8, and must be rebuilt against "
+                  "the API 8 SDK"),
     ("null_main", "returned no main function"),
     ("no_guid", "did not set a guid"),
 ])

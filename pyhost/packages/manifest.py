@@ -135,8 +135,10 @@ def parse_info(raw: bytes, fail) -> Info:
 
     api_version = int(values["ApiVersion"])
     if api_version != API_VERSION:
+        rebuild = (f", and must be rebuilt against the API {API_VERSION} SDK (state numbers "
+                   "and several tables changed)" if api_version < API_VERSION else "")
         fail("api-version", f"the package is built for plugin API version {api_version}; "
-             f"this host speaks version {API_VERSION}")
+             f"this host speaks version {API_VERSION}{rebuild}")
     if float(values["Version"]) <= 0:
         fail("xml-version", "the Version in info.xml must be greater than 0")
     plugins = tuple((c.get("Platform"), _token(c.text)) for c in children if c.tag == "Plugin")

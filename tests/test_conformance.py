@@ -1,0 +1,287 @@
+"""The reference host's semantics (docs/abi.md), one test per fact, driven from inside plugins.
+
+The plugins are built here with the machine's gcc / g++ against sdk_headers/ only:
+
+- tests/conformance/conformance_cpp.cpp: a C++ plugin that reaches DCUtils and DCConfig
+  through its own SDK-style wrapper (sdk_style.h: ``res.resize(hint); res.resize(
+  utils->to_utf8(&res[0], src, hint))``), and checks interfaces and hooks;
+- tests/conformance/conformance_c.c: the same facts from plain C, every DCUtils function
+  with n smaller than, equal to and larger than the result, and the handle misuses pyhost
+  survives (each run in a child process: a regression would crash the host);
+- tests/conformance/conformance_py.py: a Python plugin, through its core and its settings;
+- lazy_symbol.c, global_host.c + global_module.c: the two dlopen facts.
+
+The test fires the hook "pyhost.test.conformance" with a char[1024] naming a fact; the plugin
+that knows it runs the check and writes back "ok" or what failed. The exhaustive DCUtils
+checks under AddressSanitizer are tests/test_utils_native.py, the DCConfig matrix is
+tests/test_config.py, the pe-x86 export is tests/test_binary.py.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pyhost.abi._ffi import ffi, lib
+from pyhost.host.events import Category, PluginFailed
+from pyhost.host.host import Host
+from pyhost.host.loader import PluginError
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ROOT / "tests" / "conformance"
+DRIVER = "pyhost.test.conformance"
+C_GUID = "{c0f0a11e-5d6c-4e4b-9c1a-00000000c0c2}"
+CPP_GUID = "{c0f0a11e-5d6c-4e4b-9c1a-00000000c0c1}"
+GLOBAL_GUID = "{c0f0a11e-5d6c-4e4b-9c1a-00000000c0c4}"
+DEV = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000002}"
+CHAT_GUARD = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000001}"
+
+WARNINGS = ["-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-fvisibility=hidden"]
+BUILDS = {  # output name -> (compiler command, sources)
+    "conformance_c.so": (["gcc", "-std=c11", *WARNINGS], ["conformance_c.c"]),
+    "conformance_cpp.so": (["g++", "-std=c++17", *WARNINGS], ["conformance_cpp.cpp"]),
+    # lazy binding explicitly, whatever the toolchain's default (-z now would defeat it)
+    "lazy_symbol.so": (["gcc", "-std=c11", *WARNINGS, "-Wl,-z,lazy"], ["lazy_symbol.c"]),
+    "global_host.so": (["gcc", "-std=c11", *WARNINGS], ["global_host.c", "-ldl"]),
+    "global_module.so": (["gcc", "-std=c11", *WARNINGS], ["global_module.c"]),
+}
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> dict[str, Path]:
+    for tool in ("gcc", "g++"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    out = tmp_path_factory.mktemp("conformance")
+    result = {}
+    for name, (cmd, sources) in BUILDS.items():
+        target = out / name
+        args = [str(SOURCES / s) if s.endswith((".c", ".cpp")) else s for s in sources]
+        run = subprocess.run([*cmd, "-I", str(ROOT / "sdk_headers"), "-o", str(target), *args],
+                             capture_output=True, text=True)
+        assert run.returncode == 0, f"building {name} failed:\n{run.stderr}"
+        result[name] = target
+    return result
+
+
+class Driven:
+    """A host with the driver hook and the three conformance plugins installed."""
+
+    def __init__(self, host: Host, built: dict[str, Path]):
+        self.host = host
+        self.hook = host.bus.create_hook(DRIVER)
+        host.install(built["conformance_c.so"])
+        host.install(built["conformance_cpp.so"])
+        host.install(SOURCES / "conformance_py.py", kind="python")
+
+    def ask(self, name: str) -> str:
+        buffer = ffi.new("char[1024]", name.encode())
+        handled = self.hook.run(None, buffer)
+        answer = ffi.string(buffer).decode()
+        assert handled, f"no plugin knows the fact {name!r}"
+        return answer
+
+
+@pytest.fixture
+def driven(home, built):
+    with Host(home, timers=False) as host:
+        yield Driven(host, built)
+
+
+# ---- DCUtils ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fact", [
+    "cpp.utils.no_trailing_nul",        # the SDK's resize pattern leaves no NUL inside
+    "cpp.utils.copy_min_of_len_and_n",  # min(len, n) elements, no NUL, the count returned
+    "c.utils.every_n",                  # every conversion, n smaller / equal / larger
+    "py.utils",
+])
+def test_text_conversions_copy_min_of_len_and_n_without_a_nul(driven, fact):
+    assert driven.ask(fact) == "ok"
+
+
+@pytest.mark.parametrize("fact", ["cpp.utils.from_base32", "c.utils.base32"])
+def test_from_base32_fills_exactly_n_bytes_skipping_other_characters(driven, fact):
+    assert driven.ask(fact) == "ok"
+
+
+def test_to_base32_returns_the_length_and_writes_nothing(driven):
+    assert driven.ask("cpp.utils.to_base32") == "ok"
+
+
+# ---- DCConfig --------------------------------------------------------------------------------
+
+def test_set_cfg_stores_text(driven):
+    assert driven.ask("cpp.config.stores_text") == "ok"
+    # the registry keeps the written type: the `pyhost config` view of the same values
+    assert driven.host.registry.get_setting(CPP_GUID, "i") == ("int", -42)
+    assert driven.host.registry.get_setting(CPP_GUID, "t") == ("bool", True)
+    assert driven.host.registry.get_setting(CPP_GUID, "n") == ("string", "")
+
+
+@pytest.mark.parametrize("fact", ["cpp.config.conversions", "c.config.raw", "py.config"])
+def test_get_cfg_converts_the_stored_text(driven, fact):
+    assert driven.ask(fact) == "ok"
+
+
+def test_set_cfg_for_a_guid_that_is_not_installed_is_ignored(driven):
+    assert driven.ask("cpp.config.not_installed_ignored") == "ok"
+    assert driven.host.registry.settings("{not-an-installed-plugin}") == {}
+
+
+def test_core_setup_answers_in_its_own_type_or_null(driven):
+    assert driven.ask("cpp.config.core_setup") == "ok"
+
+
+def test_every_value_is_a_fresh_copy_the_caller_releases(driven):
+    before = lib.phn_cfg_live()
+    assert driven.ask("cpp.config.fresh_copies") == "ok"
+    assert lib.phn_cfg_live() == before
+
+
+def test_paths_are_absolute_and_end_with_the_separator(driven):
+    assert driven.ask("cpp.config.paths") == "ok"
+
+
+def test_python_settings_keep_their_types_on_top(driven):
+    assert driven.ask("py.settings") == "ok"
+
+
+# ---- interfaces and hooks -------------------------------------------------------------------
+
+def test_interfaces_first_registration_wins_and_same_or_newer_is_returned(driven):
+    assert driven.ask("cpp.interfaces") == "ok"
+
+
+def test_run_hook_order_break_result_and_default(driven):
+    assert driven.ask("cpp.hooks.run") == "ok"
+
+
+def test_destroy_hook_with_subscribers_kills_their_handles(driven):
+    assert driven.ask("cpp.hooks.destroy") == "ok"
+
+
+# ---- checked releases: misuses that kill the reference host ---------------------------------
+
+CHILD = r"""
+import json, logging, sys
+from pyhost.abi._ffi import ffi
+from pyhost.host.host import Host
+
+lines = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        lines.append(record.getMessage())
+logging.getLogger("pyhost").addHandler(Keep())
+logging.getLogger("pyhost").setLevel(logging.WARNING)
+home, plugin, fact = sys.argv[1:4]
+with Host(home, timers=False) as host:
+    hook = host.bus.create_hook("pyhost.test.conformance")
+    host.install(plugin)
+    buffer = ffi.new("char[1024]", fact.encode())
+    hook.run(None, buffer)
+    answer = ffi.string(buffer).decode()
+print(json.dumps({"answer": answer, "log": lines}))
+"""
+
+
+@pytest.mark.parametrize("fact, call, times", [
+    ("c.misuse.config_double_release", "DCConfig.release", 1),
+    ("c.misuse.config_stack_release", "DCConfig.release", 1),
+    ("c.misuse.subscription_double_release", "release_hook", 2),
+    ("c.misuse.destroy_hook_garbage", "destroy_hook", 3),
+    ("c.misuse.release_hook_garbage", "release_hook", 2),
+    ("c.misuse.release_interface_garbage", "release_interface", 3),
+])
+def test_a_bad_release_is_refused_logged_once_and_the_host_goes_on(tmp_path, built, fact,
+                                                                   call, times):
+    run = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "home"),
+                          str(built["conformance_c.so"]), fact],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, f"the host died ({run.returncode}):\n{run.stderr[-2000:]}"
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["answer"] == "ok"
+    refusals = [line for line in result["log"] if f"{call}(" in line]
+    assert len(refusals) == times, result["log"]
+    assert all(line.startswith("C conformance: ") and "ignored" in line and "\n" not in line
+               for line in refusals)
+
+
+# ---- loading ----------------------------------------------------------------------------------
+
+def test_an_undefined_function_on_a_path_never_run_does_not_stop_the_load(host, built):
+    path = built["lazy_symbol.so"]
+    # what binding everything at dlopen (RTLD_NOW) does with it: refused
+    handle = lib.dlopen(os.fsencode(path), lib.RTLD_NOW | lib.RTLD_LOCAL)
+    assert handle == ffi.NULL
+    assert "pyhost_test_defined_nowhere" in ffi.string(lib.dlerror()).decode()
+    record = host.install(path)
+    assert host.is_loaded(record.guid)
+    host.disable(record.guid)
+    host.enable(record.guid)
+    assert host.is_loaded(record.guid)
+
+
+CONTROL = r"""
+import os, sys
+from pyhost.abi._ffi import ffi, lib
+plugin, module = sys.argv[1:3]
+assert lib.dlopen(os.fsencode(plugin), lib.RTLD_LAZY | lib.RTLD_LOCAL) != ffi.NULL
+handle = lib.dlopen(os.fsencode(module), lib.RTLD_NOW | lib.RTLD_LOCAL)
+print("opened" if handle != ffi.NULL else ffi.string(lib.dlerror()).decode())
+"""
+
+
+def test_libraries_a_plugin_opens_later_see_its_exported_symbols(host, built, tmp_path):
+    plugin, module = built["global_host.so"], built["global_module.so"]
+    # what a plugin opened RTLD_LOCAL gets (in a fresh process): the module cannot link
+    control = subprocess.run([sys.executable, "-c", CONTROL, str(plugin), str(module)],
+                             capture_output=True, text=True, timeout=60)
+    assert "undefined symbol: pyhost_test_plugin_symbol" in control.stdout, control
+    host.install(plugin)
+    assert host.registry.get_setting(GLOBAL_GUID, "module_error") is None
+    assert host.registry.get_setting(GLOBAL_GUID, "module_says") == \
+        ("string", "hello from the plugin")
+
+
+def test_api_version_must_be_8_and_older_plugins_are_told_to_rebuild(host, sample):
+    with pytest.raises(PluginError, match=r"API version 7; this host speaks version 8, and "
+                       r"must be rebuilt against the API 8 SDK \(state numbers and several "
+                       r"tables changed\)\.$"):
+        host.install(sample("wrong_api"))
+
+
+def test_every_dependency_must_already_be_loaded(host, sample):
+    with pytest.raises(PluginError, match="which is not loaded"):
+        host.install(sample("dep_child"))
+    assert host.plugins() == []
+
+
+def test_a_library_replaced_by_another_plugin_is_refused(home, sample, tmp_path):
+    path = tmp_path / "plugins" / "dev_plugin.so"
+    path.parent.mkdir()
+    shutil.copy(sample("dev_plugin"), path)
+    with Host(home, timers=False) as h:
+        h.install(path)
+        h.disable(DEV)
+    replacement = tmp_path / "plugins" / "incoming.so"
+    shutil.copy(sample("chat_guard"), replacement)
+    os.replace(replacement, path)                      # a new file under the same name
+    with Host(home, timers=False) as h:
+        with pytest.raises(PluginError) as caught:
+            h.enable(DEV)
+        message = str(caught.value)
+        assert message == (f"{path} reports the guid {CHAT_GUARD}, but it is installed as "
+                           f"Dev plugin ({DEV}); the file was replaced, so reinstall it.")
+        assert h.loaded() == [] and not h.registry.settings(CHAT_GUARD)
+        h.registry.set_enabled(DEV, True)              # enabled at the next start
+    with Host(home, timers=False) as h:
+        assert h.loaded() == []
+        failed = [e for e in h.events.poll(Category.ERROR) if isinstance(e, PluginFailed)]
+        assert any(e.reason == message for e in failed), failed
+        assert not h.registry.settings(CHAT_GUARD)
