@@ -33,8 +33,9 @@
  *                             "received <n> bytes: <text>", releases the copy.
  *   DCUI command "Queue summary" (added at load, removed at unload): notify("App demo",
  *                             "<name> clicked").
- *   Setting BOOL "trace" (or /trace on): every standard hook logs one line describing the
- *   object and data it received, e.g. "chat.onIncomingChat adc://hub: hello".
+ *   Setting "trace" (BOOL, kept as "1" / "0"; or /trace on): when "1", every standard hook
+ *   logs one line describing the object and data it received, e.g.
+ *   "chat.onIncomingChat adc://hub: hello".
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -566,9 +567,13 @@ static Bool on_load(DCCorePtr core)
     }
     trace = False;
     if (config) {
-        ConfigValuePtr value = config->get_cfg(PLUGIN_GUID, "trace", CFG_TYPE_BOOL);
+        /* Read as text: a setting never written reads "" -- as BOOL that is True (anything
+         * but "0"), so "off unless set" needs the text, on only when it is "1". */
+        ConfigValuePtr value = config->get_cfg(PLUGIN_GUID, "trace", CFG_TYPE_STRING);
         if (value) {
-            trace = value->type == CFG_TYPE_BOOL && ((ConfigBoolPtr)value)->value ? True : False;
+            const char* text = ((ConfigStrPtr)value)->value;
+            trace = value->type == CFG_TYPE_STRING && text && strcmp(text, "1") == 0 ? True
+                                                                                   : False;
             config->release(value);
         }
     }

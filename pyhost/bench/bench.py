@@ -863,7 +863,7 @@ _CROSS = {
     "elf-x64": (["gcc", "-m64", "-shared", "-fPIC"], ".so"),
     "elf-x86": (["gcc", "-m32", "-shared", "-fPIC"], ".so"),
     "pe-x64": (["x86_64-w64-mingw32-gcc", "-shared"], ".dll"),
-    "pe-x86": (["i686-w64-mingw32-gcc", "-shared"], ".dll"),
+    "pe-x86": (["i686-w64-mingw32-gcc", "-shared", "-Wl,--add-stdcall-alias"], ".dll"),
 }
 
 
