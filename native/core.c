@@ -61,8 +61,8 @@ intfHandle phn_register_interface(phn_bus* bus, const char* guid, dcptr_t table)
     return rec;
 }
 
-/* Unlike the reference host, a request for a newer version than registered is refused:
- * the caller would read past the end of an older, shorter table. */
+/* As the reference host: the table when it was registered with apiVersion >= version,
+ * else NULL (a caller asking for a newer version would read past an older, shorter table). */
 DCInterface* phn_query_interface(phn_bus* bus, const char* guid, uint32_t version)
 {
     if (!bus || !guid)
@@ -80,6 +80,7 @@ DCInterface* phn_query_interface(phn_bus* bus, const char* guid, uint32_t versio
     return found;
 }
 
+/* Compares handles only, never reads one: garbage or a released handle answers False. */
 Bool phn_release_interface(phn_bus* bus, intfHandle handle)
 {
     if (!bus || !handle)

@@ -5,10 +5,15 @@
  * DC plugin API (DC++ and its forks). Every type, value and field order here is part of the
  * binary contract: a plugin built against the original SDK header runs unchanged against
  * pyhost, and tests/abi/ checks sizeof/offsetof of every struct and table on each target.
+ * The behaviour behind each call is the reference host's (DC++); the comments below state
+ * it, and docs/abi.md has all of it, with the few places where pyhost deliberately differs.
  *
  * A plugin is a shared library exporting one symbol:
  *     DCEXP DCMAIN DCAPI pluginInit(MetaData* info);
  * The host zero-fills `info`, calls pluginInit, and receives the plugin's main function.
+ * It opens the library with dlopen(RTLD_LAZY | RTLD_GLOBAL). On 32-bit Windows the export
+ * must be named exactly "pluginInit" (hosts use GetProcAddress): link with
+ * -Wl,--add-stdcall-alias or a .def file, or the DLL exports only "pluginInit@4".
  */
 #ifndef DCPLUGIN_H
 #define DCPLUGIN_H
@@ -39,7 +44,8 @@ extern "C" {
 #  define DCEXP __attribute__((visibility("default")))
 #endif
 
-/* The API version a plugin must put in MetaData.apiVersion. */
+/* The API version a plugin must put in MetaData.apiVersion (plugins built for 6 or 7 must
+ * be rebuilt against this header: state numbers and several tables changed). */
 #define DCAPI_CORE_VER 8
 
 /* ---- scalar types ------------------------------------------------------------------ */
@@ -183,6 +189,10 @@ typedef DCMAIN (DCAPI* DCPLUGIN_INIT)(MetaDataPtr info);
 
 typedef struct DCInterface { uint32_t apiVersion; } DCInterface, *DCInterfacePtr;
 
+/* register_interface: the first table registered for a guid is kept (later: NULL); the
+ * handle is not the table. query_interface: the table when registered with an apiVersion
+ * >= version, else NULL (same or newer only). release_interface: only with the handle of
+ * the registered table (anything else: False, and pyhost logs it). */
 struct DCCore {
     uint32_t apiVersion; /* = DCAPI_CORE_VER */
     intfHandle (DCAPI* register_interface)(const char* guid, dcptr_t funcs);
@@ -192,6 +202,13 @@ struct DCCore {
     const char* (DCAPI* host_name)(void);
 };
 
+/* create_hook: NULL if the guid exists. bind_hook: NULL for an unknown guid. run_hook: one
+ * bBreak per run, starting False; subscribers in bind order; True if any returned True;
+ * stops right after one that set *bBreak; the default procedure runs only when the hook has
+ * no subscribers. release_hook: subscribers left (0 for NULL). destroy_hook of a hook with
+ * subscribers removes it; their handles become dead. pyhost checks destroy_hook and
+ * release_hook handles (a double release or garbage is refused and logged); run_hook is not
+ * checked: it is the hot path. */
 #define DCINTF_HOOKS "generic.plugins.DCHooks"
 #define DCINTF_HOOKS_VER 8
 typedef struct DCHooks {
@@ -203,6 +220,14 @@ typedef struct DCHooks {
     size_t (DCAPI* release_hook)(subsHandle hHook);
 } DCHooks, *DCHooksPtr;
 
+/* Settings are a map of strings per plugin guid. set_cfg stores STRING as given (NULL as
+ * ""), INT / INT64 as decimal text, BOOL as "1" / "0"; REMOVE deletes; a guid that is not
+ * an installed plugin is ignored. get_cfg converts the stored text ("" when missing): STRING
+ * as is, INT atoi, INT64 strtoll(s, NULL, 10), BOOL s != "0" -- so a missing BOOL reads
+ * True; other types: NULL. get_cfg("CoreSetup", name, any type) answers the host setting in
+ * its own type, NULL for one the host does not have. get_path / get_install_path are
+ * absolute and end with the separator. Every value returned is the caller's until release
+ * (pyhost refuses, and logs, a release of anything it did not hand out). */
 #define DCINTF_CONFIG "generic.plugins.DCConfig"
 #define DCINTF_CONFIG_VER 1
 typedef struct DCConfig {
@@ -266,7 +291,15 @@ typedef struct DCQueue {
     void (DCAPI* release)(QueueDataPtr qi);
 } DCQueue, *DCQueuePtr;
 
-/* Each conversion returns the buffer size it needs (call with n == 0 to ask). */
+/* n is always a count of elements of dst; src is NUL-terminated.
+ * to_utf8, from_utf8, utf8_to_wcs, wcs_to_utf8: convert all of src, copy the first
+ *   min(len(result), n) elements to dst (strncpy semantics: NO terminating NUL is written,
+ *   a multi-byte character may be cut) and return that count. The SDK's pattern:
+ *   s.resize(hint); s.resize(utils->to_utf8(&s[0], src, hint));
+ * from_base32(dst, src, n): zero-fills the n bytes of dst, decodes src into them (either
+ *   case; characters outside the alphabet are skipped) and returns n (a TTH: 39 -> 24).
+ * to_base32(dst, src, n): returns ceil(8n/5), the length of the encoding; it writes dst
+ *   only when n >= that length, i.e. never for n > 0. */
 #define DCINTF_DCPP_UTILS "dcpp.utils.DCUtils"
 #define DCINTF_DCPP_UTILS_VER 1
 typedef struct DCUtils {

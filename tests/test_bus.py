@@ -1,4 +1,4 @@
-"""The hook bus's semantics (ABI.md, "Semantics that plugins rely on"), through the bridge."""
+"""The hook bus's semantics (docs/abi.md, "Hooks"), through the bridge."""
 import logging
 
 import pytest

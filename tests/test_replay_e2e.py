@@ -1,10 +1,10 @@
 """End to end, through the `pyhost` command: install the compiled sample plugins into a fresh
 home, switch App demo's tracing on with `pyhost config`, replay tests/replay/every_hook.jsonl
-(every standard hook of ABI.md, plus a UI command) with `pyhost run --replay`, and compare
+(every standard hook of docs/abi.md, plus a UI command) with `pyhost run --replay`, and compare
 everything that comes out -- handled, replacement text, tags, effects, plugin log lines --
 with tests/replay/every_hook.expected.jsonl.
 
-The trace lines prove that each hook reached the plugin with the object and data ABI.md
+The trace lines prove that each hook reached the plugin with the object and data docs/abi.md
 says (the url, ip:port, protocol, op and secure flags of a HubData; nick, cid, hub, sid of a
 UserData; the tick; the split command; the DataArray's bytes; isManaged = 1 on host objects).
 The effects prove what the plugins did through DCHub, DCConnection, DCQueue, DCUI, DCTagger

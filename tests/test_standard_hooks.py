@@ -1,4 +1,4 @@
-"""host.fire: every standard hook gets the object and data ABI.md says, built correctly, and
+"""host.fire: every standard hook gets the object and data docs/abi.md says, built correctly, and
 its result comes back (handled; StringData.out for chat display; the tagged text for chat
 tags). Subscribers here are Python callables on the host's bus that read the raw pointers
 the way a C plugin would."""
@@ -78,7 +78,7 @@ class Seen:
 
 
 def test_the_spec_table_is_exactly_abi_md():
-    # The SDK header's hook macros are written from ABI.md independently of the table.
+    # The SDK header's hook macros are written from docs/abi.md independently of the table.
     header = (sdk_include_dir() / "dcplugin.h").read_text()
     declared = re.findall(r'#define HOOK_\w+\s+"([^"]+)"', header)
     assert len(declared) == 28

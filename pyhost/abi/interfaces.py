@@ -1,7 +1,7 @@
 """Interface tables described once in Python: exported to C plugins, or imported from them.
 
 An ABI interface is a struct whose first field is ``uint32_t apiVersion`` followed by
-function pointers (see ABI.md, "Interfaces"). A subclass of :class:`Interface` describes one
+function pointers (see docs/abi.md, "Interfaces"). A subclass of :class:`Interface` describes one
 such table, slot by slot, in the order of the C struct::
 
     class Calculator(Interface, guid="sample.python.Calculator", version=1):

@@ -356,7 +356,7 @@ VIEWS = {cls.CTYPE.item.cname: cls for cls in (
 
 # -- the standard interface tables as objects -------------------------------------------------
 
-#: name -> (guid, version) of every standard table (ABI.md, "Interfaces").
+#: name -> (guid, version) of every standard table (docs/abi.md, "Interfaces").
 STANDARD = {
     "DCHooks": ("generic.plugins.DCHooks", 8),
     "DCConfig": ("generic.plugins.DCConfig", 1),

@@ -1,4 +1,4 @@
-"""Firing the standard hooks of ABI.md with correctly built objects and data.
+"""Firing the standard hooks of docs/abi.md with correctly built objects and data.
 
 ``host.fire`` is a :class:`StandardHooks`. Each method builds the hook's object and data
 exactly as the reference host does, runs the hook, and returns its result::

@@ -4,7 +4,7 @@
         host.install("build/my_plugin.so")                      # ON_INSTALL
         host.hooks["dcpp.chat.onIncomingChat"].run(hub, msg)
 
-Lifecycle (ABI.md): ON_INSTALL the first time a plugin is added, ON_LOAD at start, in an
+Lifecycle (docs/abi.md): ON_INSTALL the first time a plugin is added, ON_LOAD at start, in an
 order that satisfies dependencies, ON_LOAD_RUNTIME when enabled (or updated) while running,
 ON_CONFIGURE on request, ON_UNLOAD on disable and at shutdown (reverse load order),
 ON_UNINSTALL on removal. A plugin that answers False to an unload state stays mapped until
@@ -59,7 +59,7 @@ HOST_NAME = f"pyhost {__version__}"
 REGISTRY_FILE = "registry.sqlite3"
 INSPECTION_CACHE_FILE = "inspected-binaries.json"
 
-# Every standard hook of ABI.md exists from the start, so plugins can bind them.
+# Every standard hook of docs/abi.md exists from the start, so plugins can bind them.
 STANDARD_HOOKS = tuple(spec.guid for spec in HOOK_SPECS)
 
 # How each kind of plugin file is opened: compiled libraries, and Python plugins (a .py

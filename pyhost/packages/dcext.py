@@ -1,6 +1,6 @@
 """The .dcext package format: read and validate a package in memory, describe it, pack one.
 
-A .dcext file (see docs/packages.md and the format description in ABI.md) is a ZIP archive
+A .dcext file (see docs/packages.md for the format) is a ZIP archive
 holding ``info.xml`` and the files it names: one plugin library per platform code and
 optional extra files. Everything here works on bytes in memory; nothing touches the disk
 except :func:`pack` writing its output, so a package is judged completely before an install

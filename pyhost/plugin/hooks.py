@@ -32,7 +32,7 @@ __all__ = ["HOOK_TYPES", "Hook", "HookError", "PluginDeclarationError", "Subscri
 
 # What a subscriber receives for the object and the data of each standard hook: a view
 # class, str (a C string), int (a uint64_t* tick) or None (the raw pointer). The table of
-# standard hooks is pyhost.abi.hook_specs.SPECS (ABI.md, "Standard hooks").
+# standard hooks is pyhost.abi.hook_specs.SPECS (docs/abi.md, "Standard hooks").
 _KINDS = {"hub": HubData, "user": UserData, "connection": ConnectionData, "udp": UDPData,
           "queue": QueueData, "host": None, "text": str, "tick": int, "tags": TagData,
           "display": StringData, "command": CommandData, "bytes": DataArray, None: None}
@@ -76,7 +76,7 @@ def hook(guid: str, *, object: Any = _DEFAULT, data: Any = _DEFAULT, raw: bool =
     """Marks a function as a subscriber of the hook ``guid``.
 
     The function is called as ``fn(object, data)``. For the standard hooks both are typed as
-    ABI.md says (``HOOK_TYPES``); for other hooks they are raw cdata pointers unless
+    docs/abi.md says (``HOOK_TYPES``); for other hooks they are raw cdata pointers unless
     ``object=`` / ``data=`` name a view class, ``str`` (a C string) or ``int`` (a
     ``uint64_t*``). ``raw=True`` passes the two ``void*`` untouched (the fastest path).
 

@@ -61,7 +61,7 @@ __all__ = [
     "ON_UNINSTALL", "LOAD_STATES", "UNLOAD_STATES", "MSG_CLIENT", "MSG_STATUS", "MSG_SYSTEM",
 ]
 
-# The lifecycle states main receives (ABI.md, "Plugin states").
+# The lifecycle states main receives (docs/abi.md, "Loading").
 ON_INSTALL, ON_LOAD, ON_LOAD_RUNTIME = lib.ON_INSTALL, lib.ON_LOAD, lib.ON_LOAD_RUNTIME
 ON_CONFIGURE, ON_UNLOAD, ON_UNINSTALL = lib.ON_CONFIGURE, lib.ON_UNLOAD, lib.ON_UNINSTALL
 LOAD_STATES = (ON_INSTALL, ON_LOAD, ON_LOAD_RUNTIME)

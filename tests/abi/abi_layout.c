@@ -1,6 +1,6 @@
 /*
  * abi_layout.c -- compile-time check of sdk_headers/dcplugin.h against the DC plugin ABI v8
- * (/work/shared/ABI.md, "the fact sheet").
+ * (the header's types, values and field order; docs/abi.md for the behaviour).
  *
  * Nothing here runs: the file is only compiled (tests/abi/test_abi_layout.py does it with
  * -fsyntax-only for every target it can), and any difference from the ABI is a compile error.

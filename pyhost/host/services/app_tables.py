@@ -5,7 +5,7 @@ DCConnection, DCQueue, DCUI, DCTagger, DCDataAccess) out of ``ffi.callback`` ent
 registers it on the host's bus, and records every call a plugin makes as an
 :class:`Effect` (interface, function, arguments, result or error) in :attr:`effects`.
 
-Ownership (ABI.md, and native/app_data.h for the details):
+Ownership (docs/abi.md, and native/app_data.h for the details):
 
 - Every struct handed to a plugin by a function (add_hub, find_hub, find_user, get_user,
   add_list, add_download, find_download) is a fresh copy with ``isManaged = False``, one
