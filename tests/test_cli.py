@@ -242,6 +242,33 @@ def test_config_reads_and_writes_settings(tmp_path, cli):
     assert cli(home, "config", DEV, "loads").stdout.strip() == "42"
 
 
+def test_config_values_are_what_plugins_read_as_text(tmp_path, cli):
+    """`pyhost config` keeps types; a plugin reads DCConfig's text of them (docs/abi.md)."""
+    from pyhost.abi._ffi import ffi, lib
+    from pyhost.host.host import Host
+    home = tmp_path
+    assert cli(home, "install", str(sample_plugin("dev_plugin"))).returncode == 0
+    assert cli(home, "config", DEV, "flag", "false").stdout.strip() == "flag = false (bool)"
+    assert cli(home, "config", DEV, "word", "false", "--type", "string").returncode == 0
+    assert cli(home, "config", DEV, "n", "41").stdout.strip() == "n = 41 (int)"
+    with Host(home, timers=False) as host:
+        cfg = ffi.cast("DCConfig*", host.bus.query_interface("generic.plugins.DCConfig", 1))
+
+        def read(key, kind, ctype):
+            value = cfg.get_cfg(DEV.encode(), key.encode(), kind)
+            try:
+                got = ffi.cast(ctype, value).value
+                return ffi.string(got) if kind == lib.CFG_TYPE_STRING else got
+            finally:
+                cfg.release(value)
+
+        assert read("flag", lib.CFG_TYPE_STRING, "ConfigStr*") == b"0"
+        assert read("flag", lib.CFG_TYPE_BOOL, "ConfigBool*") == 0
+        assert read("word", lib.CFG_TYPE_BOOL, "ConfigBool*") == 1   # "false" != "0"
+        assert read("n", lib.CFG_TYPE_STRING, "ConfigStr*") == b"41"
+        assert read("n", lib.CFG_TYPE_INT64, "ConfigInt64*") == 41
+
+
 # ---- run ----------------------------------------------------------------------------------
 
 def test_run_fires_timers_and_unloads_cleanly_after_seconds(tmp_path):

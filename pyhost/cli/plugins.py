@@ -153,7 +153,8 @@ def _register_settings(subparsers, common) -> None:
         description="With GUID only: list the plugin's settings. With KEY: print one. With "
                     "KEY VALUE: store it, as --type, else as the type the setting already has, "
                     "else guessed (true/false -> bool, an integer -> int, or int64 beyond "
-                    "32 bits, anything else -> string). --unset KEY removes it.")
+                    "32 bits, anything else -> string). --unset KEY removes it. Plugins read "
+                    "every setting as DCConfig text (a bool as 1 or 0, numbers in decimal).")
     p.add_argument("guid")
     p.add_argument("key", nargs="?")
     p.add_argument("value", nargs="?")
