@@ -1,0 +1,138 @@
+"""Chat as the API shows it: message objects, the hubs and private chats behind entity ids,
+and the "api" effects that record what clients do.
+
+A chat message object is ``{id, text, from, to?, reply_to?, time, third_person}`` where
+``from`` / ``to`` / ``reply_to`` are ``{cid, nick, hub_url, hub_name, flags}``. The ABI's
+incoming hub chat is only a hub and a text, so for it pyhost fills ``from`` like this: when
+the text starts with ``<nick> `` (the NMDC chat form) ``nick`` is that nick, otherwise ``nick``
+is empty and ``flags`` holds ``"hub"`` (a message from the hub itself); ``cid`` is empty
+(the ABI gives none), ``hub_url`` is the hub's url, and ``flags`` gets ``"self"`` when the nick
+is our own nick on that hub. The text is passed on unchanged. Private messages carry the
+user the ABI gives (nick, CID, hub, ``"op"`` when is_op).
+
+Hubs are known to the API by a number (``hubs/<id>``) given the first time a hub is seen
+(listed by the application, in an event, or in a plugin's call); private chats by the
+other user's CID (``private_chat/<cid>``).
+"""
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+import time
+from typing import Any, Callable, Optional
+
+from pyhost.app.application import MsgType
+from pyhost.server.protocol import ApiError
+
+SEVERITIES = ("notify", "info", "warning", "error", "verbose")
+# Status messages land in the hub window as the ABI's local messages of this type.
+SEVERITY_TYPES = {"notify": MsgType.STATUS, "info": MsgType.STATUS, "verbose": MsgType.STATUS,
+                  "warning": MsgType.SYSTEM, "error": MsgType.SYSTEM}
+_NICK = re.compile(r"<([^<>\s]{1,64})> ")
+
+_message_ids = itertools.count(1)
+
+
+def next_id() -> int:
+    return next(_message_ids)
+
+
+def user_object(nick: str, hub_url: str, cid: str = "", flags: tuple = ()) -> dict:
+    return {"cid": cid, "nick": nick, "hub_url": hub_url, "hub_name": hub_url,
+            "flags": list(flags)}
+
+
+def hub_sender(hub_url: str, text: str, own_nick: str) -> dict:
+    """``from`` for incoming hub chat (see the module docstring)."""
+    m = _NICK.match(text)
+    if m is None:
+        return user_object("", hub_url, flags=("hub",))
+    nick = m.group(1)
+    return user_object(nick, hub_url, flags=("self",) if nick == own_nick else ())
+
+
+def chat_message(text: str, sender: dict, to: Optional[dict] = None,
+                 reply_to: Optional[dict] = None, third_person: bool = False,
+                 mid: Optional[int] = None) -> dict:
+    out = {"id": next_id() if mid is None else mid, "text": text, "from": sender,
+           "time": int(time.time()), "third_person": third_person, "is_read": False}
+    if to is not None:
+        out["to"] = to
+    if reply_to is not None:
+        out["reply_to"] = reply_to
+    return out
+
+
+def status_message(text: str, severity: str) -> dict:
+    return {"id": next_id(), "text": text, "severity": severity, "time": int(time.time()),
+            "is_read": False}
+
+
+def own_nick(app: Any, hub_url: str = "") -> str:
+    """Our nick on a hub, as the application knows it."""
+    hubs = getattr(app, "hubs", None)
+    hub = hubs.get(hub_url) if isinstance(hubs, dict) else None
+    nick = getattr(hub, "nick", "") or getattr(app, "nick", "")
+    return nick if isinstance(nick, str) and nick else "pyhost"
+
+
+def record(host: Any, session: Any, function: str, args: dict, thunk: Callable[[], Any]) -> Any:
+    """Runs an API client's action as an effect ``{"interface": "api", "function": ...}``
+    (so replays and ``pyhost run --json`` show it); an error reaches the client."""
+    box: dict[str, Any] = {}
+
+    def run():
+        try:
+            box["result"] = thunk()
+        except ApiError as exc:
+            box["error"] = exc
+            return {"error": exc.message}
+        except Exception as exc:
+            box["error"] = ApiError(400, f"{function} failed: {exc}")
+            raise
+        return box["result"]
+
+    args = {"client": session.user.name if session is not None else "-", **args}
+    host.app_services.call("api", function, args, run)
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
+class Directory:
+    """Entity ids of one kind: hub urls -> 1, 2, ... (or private chat CIDs -> themselves)."""
+
+    def __init__(self, numbered: bool = True):
+        self._lock = threading.Lock()
+        self._ids: dict[str, Any] = {}
+        self._keys: dict[str, str] = {}
+        self._numbers = itertools.count(1)
+        self.numbered = numbered
+        self.values: dict[str, Any] = {}   # key -> last known value (e.g. a User)
+
+    def id_for(self, key: str, value: Any = None) -> Any:
+        with self._lock:
+            eid = self._ids.get(key)
+            if eid is None:
+                eid = next(self._numbers) if self.numbered else key
+                self._ids[key] = eid
+                self._keys[str(eid)] = key
+            if value is not None:
+                self.values[key] = value
+            return eid
+
+    def key_for(self, eid: Any) -> Optional[str]:
+        with self._lock:
+            return self._keys.get(str(eid))
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            eid = self._ids.pop(key, None)
+            if eid is not None:
+                self._keys.pop(str(eid), None)
+            self.values.pop(key, None)
+
+    def keys(self) -> list[str]:
+        with self._lock:
+            return list(self._ids)
