@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "pyhost.cli.info",
     "pyhost.cli.run",
     "pyhost.cli.packages",
+    "pyhost.cli.users",
 )
 
 

@@ -42,6 +42,13 @@ def register(subparsers, common) -> None:
     p.add_argument("--json", action="store_true",
                    help="machine-readable output: effects and host events as JSON lines, "
                         "and a final summary line")
+    p.add_argument("--listen", metavar="[HOST:]PORT",
+                   help="serve the Web API (AirDC++'s, REST and WebSocket) on this address "
+                        "while running (host default 127.0.0.1; docs/web-api.md)")
+    p.add_argument("--tls-cert", metavar="FILE", help="TLS certificate for --listen")
+    p.add_argument("--tls-key", metavar="FILE", help="TLS private key for --listen")
+    p.add_argument("--insecure-http", action="store_true",
+                   help="allow --listen on a non-loopback address without TLS")
     p.set_defaults(handler=cmd_run)
 
 
@@ -102,6 +109,7 @@ def cmd_run(args) -> int:
 
     if args.seconds is not None and not 0 <= args.seconds < 10**9:
         raise CommandError(f"--seconds must be a non-negative number, not {args.seconds:g}.")
+    _check_listen(args)
     source = None
     if args.replay is not None:
         if args.replay == "-":
@@ -114,6 +122,7 @@ def cmd_run(args) -> int:
                                    f"{exc.strerror or exc}.") from None
 
     host = None
+    server = None
     unsubscribe = []
     started = time.monotonic()
     summary = None
@@ -122,6 +131,7 @@ def cmd_run(args) -> int:
         with _sigterm_as_interrupt():
             try:
                 host = open_host(args, start=True)
+                server = _start_server(host, args)
                 if args.json:
                     unsubscribe.append(host.events.subscribe(
                         lambda e: _out({"host_event": e.to_dict()}),
@@ -137,6 +147,8 @@ def cmd_run(args) -> int:
                 interrupted = True
             finally:
                 try:
+                    if server is not None:
+                        server.stop()  # its hook subscribers go before the bus does
                     if host is not None:
                         host.shutdown()  # ON_UNLOAD, reverse load order (still reported)
                 finally:
@@ -162,6 +174,38 @@ def cmd_run(args) -> int:
               file=sys.stderr)
         return 2
     return 0
+
+
+def _check_listen(args) -> None:
+    """Refuses a bad --listen before anything starts."""
+    if args.listen is None:
+        if args.tls_cert or args.tls_key or args.insecure_http:
+            raise CommandError("--tls-cert, --tls-key and --insecure-http go with --listen.")
+        return
+    from pyhost.server.listen import is_loopback, parse_listen
+    try:
+        address, _ = parse_listen(args.listen)
+    except ValueError as exc:
+        raise CommandError(f"--listen: {exc}") from None
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise CommandError("TLS needs both --tls-cert and --tls-key.")
+    if not args.tls_cert and not args.insecure_http and not is_loopback(address):
+        raise CommandError(f"Refusing to serve the Web API on {address} (not a loopback "
+                           "address) without TLS: give --tls-cert and --tls-key, or "
+                           "--insecure-http to send passwords and tokens in clear.")
+
+
+def _start_server(host, args):
+    if args.listen is None:
+        return None
+    from pyhost.server import ServerError, serve
+    try:
+        server = serve(host, args.listen, tls_cert=args.tls_cert, tls_key=args.tls_key,
+                       insecure_http=args.insecure_http)
+    except ServerError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"pyhost: Web API on {server.url}", file=sys.stderr, flush=True)
+    return server
 
 
 def _live(host, args, unsubscribe) -> None:

@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+from pyhost.abi._ffi import ffi
 from pyhost.app.application import MsgType
 from pyhost.server.protocol import ApiError
 
@@ -32,6 +33,13 @@ SEVERITY_TYPES = {"notify": MsgType.STATUS, "info": MsgType.STATUS, "verbose": M
 _NICK = re.compile(r"<([^<>\s]{1,64})> ")
 
 _message_ids = itertools.count(1)
+
+
+def c_string(ptr: Any) -> str:
+    """A hook's ``char*`` data (a ``void*`` cdata) as text; "" for NULL."""
+    if ptr is None or ptr == ffi.NULL:
+        return ""
+    return ffi.string(ffi.cast("char*", ptr)).decode("utf-8", "replace")
 
 
 def next_id() -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from pyhost.abi.views import CommandData, HubData, text as c_text
+from pyhost.abi.views import CommandData, HubData
 from pyhost.app.application import Hub
 from pyhost.server.api import chat
 from pyhost.server.hook_bridge import BridgedHook
@@ -112,13 +112,13 @@ class HubsApi:
     def _incoming(self, obj: Any, data: Any) -> dict:
         url = HubData(obj).url or ""
         self._id_of(url)
-        message = c_text(data) or ""
+        message = chat.c_string(data) or ""
         return chat.chat_message(message, chat.hub_sender(url, message,
                                                           chat.own_nick(self.host.app, url)))
 
     def _outgoing(self, obj: Any, data: Any) -> dict:
         url = HubData(obj).url or ""
-        return {"text": c_text(data) or "", "third_person": False,
+        return {"text": chat.c_string(data) or "", "third_person": False,
                 "session_id": self._id_of(url), "hub_url": url}
 
     def _sent(self, payload: dict) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyhost.abi.views import CommandData, UserData, text as c_text
+from pyhost.abi.views import CommandData, UserData
 from pyhost.app.application import User
 from pyhost.server.api import chat
 from pyhost.server.api.hubs import CHAT_TIMEOUT_S, MESSAGE_SCHEMA, STATUS_SCHEMA
@@ -105,12 +105,12 @@ class PrivateChatApi:
         user = self._view_user(obj)
         self._track(user)
         sender = self._user(user)
-        return chat.chat_message(c_text(data) or "", sender, to=self._me(user.hub_url),
+        return chat.chat_message(chat.c_string(data) or "", sender, to=self._me(user.hub_url),
                                  reply_to=sender)
 
     def _outgoing(self, obj: Any, data: Any) -> dict:
         user = self._view_user(obj)
-        return {"text": c_text(data) or "", "third_person": False, "session_id": user.cid,
+        return {"text": chat.c_string(data) or "", "third_person": False, "session_id": user.cid,
                 "user": self._user(user)}
 
     def _sent(self, payload: dict) -> None:
