@@ -65,7 +65,8 @@ class ApiServer:
                  max_frame_bytes: int = MAX_FRAME_BYTES,
                  max_queue_frames: int = DEFAULT_MAX_QUEUE_FRAMES,
                  max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
-                 expiry_interval: float = 5.0, heartbeat: float = 30.0, workers: int = 16):
+                 stall_timeout: float = 10.0, expiry_interval: float = 5.0,
+                 heartbeat: float = 30.0, workers: int = 16):
         self.host = host
         self.address = address
         self.port = port
@@ -81,6 +82,7 @@ class ApiServer:
         self.max_queue_frames = max_queue_frames
         self.max_queue_bytes = max_queue_bytes
         self.expiry_interval = expiry_interval
+        self.stall_timeout = stall_timeout
         self.heartbeat = heartbeat
         self.connections: set[Connection] = set()
         self.loop: Optional[asyncio.AbstractEventLoop] = None
@@ -179,10 +181,13 @@ class ApiServer:
                 start = getattr(module, "start", None)
                 if callable(start):
                     start()
-            expiry = asyncio.get_running_loop().create_task(self._expire_sessions())
+            loop = asyncio.get_running_loop()
+            chores = [loop.create_task(self._expire_sessions()),
+                      loop.create_task(self._drop_stalled())]
             self._ready.set()
             await self._stopping.wait()
-            expiry.cancel()
+            for chore in chores:
+                chore.cancel()
             await asyncio.gather(*(c.close(1001, "server stopping")
                                    for c in list(self.connections)), return_exceptions=True)
             for session in self.sessions.clear():
@@ -229,6 +234,15 @@ class ApiServer:
             for session in self.sessions.expire():
                 log.info("session %d of %s expired", session.id, session.user.name)
                 self._end_session(session)
+
+    async def _drop_stalled(self) -> None:
+        """Clients that stopped reading: a send stuck longer than stall_timeout."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, self.stall_timeout / 4))
+            now = loop.time()
+            for connection in list(self.connections):
+                connection.stalled(now, self.stall_timeout)
 
     # -- HTTP ----------------------------------------------------------------------------
     async def _http(self, request: web.Request) -> web.StreamResponse:

@@ -1,10 +1,11 @@
 """One WebSocket client: its session, its bounded send queue and the task that writes it.
 
 Everything here runs on the server's loop. :meth:`Connection.send` never blocks: a frame
-goes into the connection's queue, and a writer task sends the queue in order. The queue is
-bounded (frames and bytes): when a client stops reading, its TCP window fills, the writer
-waits, the queue fills up, and the client is dropped (the connection is aborted, the reason
-logged), so a hook or a listener never waits on a slow client.
+goes into the connection's queue, and a writer task sends the queue in order. A client that
+stops reading is dropped (the connection aborted, the reason logged) when either its queue
+reaches its bound (frames or bytes: the memory a client may hold) or one send has been
+stuck for longer than the stall timeout (its TCP window stayed shut: the server checks with
+:meth:`Connection.stalled`). A hook or a listener never waits on a slow client.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class Connection:
         self.closed = False
         self.drop_reason: Optional[str] = None
         self.sent = 0
+        self.sending_since: Optional[float] = None  # loop time a send started, while it runs
         self._queue: collections.deque[str] = collections.deque()
         self._queued_bytes = 0
         self._wakeup = asyncio.Event()
@@ -71,6 +73,7 @@ class Connection:
         return len(self._queue)
 
     async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 while not self._queue:
@@ -80,7 +83,9 @@ class Connection:
                     await self._wakeup.wait()
                 text = self._queue.popleft()
                 self._queued_bytes -= len(text)
+                self.sending_since = loop.time()
                 await self.ws.send_str(text)
+                self.sending_since = None
                 self.sent += 1
         except asyncio.CancelledError:
             pass
@@ -88,6 +93,15 @@ class Connection:
             if not self.closed:
                 log.info("%s: send failed (%s); closing", self.who, type(exc).__name__)
                 self._abort()
+
+    def stalled(self, now: float, timeout: float) -> bool:
+        """Drops the client if one send has waited longer than ``timeout``; True if so."""
+        since = self.sending_since
+        if since is None or self.closed or now - since <= timeout:
+            return False
+        self.drop(f"it has not read anything for {now - since:.0f} s "
+                  f"({len(self._queue)} frames waiting)")
+        return True
 
     def drop(self, reason: str) -> None:
         """Drops a client that misbehaves (e.g. does not read): logged, connection aborted."""
