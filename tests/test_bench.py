@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from pyhost import cli
-from pyhost.bench import bench
+from pyhost.bench import bench, web_api
 from pyhost.host.loader import NativePlugin
 from pyhost.abi.paths import sample_plugin
 
@@ -125,6 +125,10 @@ def test_command_prints_the_table_or_json(results, monkeypatch, capsys):
         calls.append(quick)
         return results
     monkeypatch.setattr(bench, "run", fake_run)
+    web = {"clients": 2, "events": 3, "seconds": 1.0, "events_per_s": 3.0,
+           "deliveries_per_s": 6.0, "all_in_order": True, "dropped": 0,
+           "hook_round_trip": {"count": 1, "p50_ms": 1.0, "p99_ms": 2.0, "max_ms": 2.0}}
+    monkeypatch.setattr(web_api, "measure", lambda quick=False: web)  # measured elsewhere
 
     assert cli.main(["bench", "--quick"]) == 0
     assert "| figure" in capsys.readouterr().out
@@ -133,6 +137,7 @@ def test_command_prints_the_table_or_json(results, monkeypatch, capsys):
     assert calls == [True, False]
     assert [r["key"] for r in parsed["rows"]] == [r.figure for r in results.rows]
     assert parsed["targets"] == json.loads(json.dumps(results.as_dict()["targets"]))
+    assert parsed["web_api"] == {"measured": True, **web}
 
 
 def test_command_reports_a_broken_benchmark_in_one_line(monkeypatch, capsys):

@@ -136,8 +136,8 @@ def load(clients: int = 50, events: int = 10_000, *, stalled: int = 0, stop_afte
                             incoming(HUB, f"{prefix}{i}{pad}")
                         return time.perf_counter() - started
                     firing = loop.run_in_executor(None, fire)
-                    done, pending = await asyncio.wait(
-                        tasks[stalled:], timeout=timeout)
+                    if tasks[stalled:]:
+                        await asyncio.wait(tasks[stalled:], timeout=timeout)
                     result.seconds = time.perf_counter() - started
                     result.fire_seconds = await firing
                     # stalled clients: wait until the server dropped them (bounded)

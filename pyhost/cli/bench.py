@@ -11,7 +11,7 @@ import json
 import math
 import sys
 
-from pyhost.bench import bench
+from pyhost.bench import bench, web_api
 
 
 def register(subparsers, common) -> None:
@@ -48,8 +48,22 @@ def cmd_bench(args) -> int:
     except bench.BenchError as exc:
         print(f"pyhost: the benchmark failed: {exc}", file=sys.stderr)
         return 1
+    web = _web_api(args.quick, progress)
     if args.json:
-        print(json.dumps(_finite(results.as_dict()), indent=2))
+        print(json.dumps(_finite({**results.as_dict(), "web_api": web}), indent=2))
     else:
         print(bench.report(results))
+        print()
+        print(web_api.report(web) if web.get("measured") else
+              f"| Web API | not measured: {web['reason']} |")
     return 0
+
+
+def _web_api(quick: bool, progress) -> dict:
+    """The Web API row (pyhost/bench/web_api.py), measured after the hook benchmark."""
+    if progress:
+        progress("Web API: clients x chat events, hook round trip")
+    try:
+        return {"measured": True, **web_api.measure(quick=quick)}
+    except Exception as exc:  # the row says why; the rest of the bench stands
+        return {"measured": False, "reason": f"{type(exc).__name__}: {exc}"}
