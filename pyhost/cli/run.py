@@ -193,6 +193,13 @@ def _check_listen(args) -> None:
         raise CommandError(f"Refusing to serve the Web API on {address} (not a loopback "
                            "address) without TLS: give --tls-cert and --tls-key, or "
                            "--insecure-http to send passwords and tokens in clear.")
+    if args.tls_cert:
+        from pyhost.server import ServerError
+        from pyhost.server.listen import tls_context
+        try:
+            tls_context(args.tls_cert, args.tls_key)  # readable and matching, or refused now
+        except ServerError as exc:
+            raise CommandError(str(exc)) from None
 
 
 def _start_server(host, args):
