@@ -295,3 +295,51 @@ def test_plugins_area(served, sample):
         assert code == 404
         await c.close()
     run(scenario())
+
+
+def test_private_chat_sessions_messages_hooks_and_commands(served):
+    host, world = served.host, served.host.app
+
+    async def scenario():
+        c = await WsClient.open(served.ws_url)
+        await c.login("chatter")
+        for event in ("private_chat_created", "private_chat_message",
+                      "private_chat_text_command"):
+            await c.ok("POST", f"private_chat/listeners/{event}")
+        loop = asyncio.get_running_loop()
+        carol = {"nick": "carol", "hub": HUB}
+        await loop.run_in_executor(None, host.fire.incoming_pm, carol, "hi there")
+        created = await c.next_event()
+        assert created["event"] == "private_chat_created"
+        cid = created["id"]
+        message = await c.next_event()
+        assert message["event"] == "private_chat_message" and message["id"] == cid
+        assert message["data"]["from"]["nick"] == "carol"
+        assert [p["id"] for p in await c.ok("GET", "private_chat")] == [cid]
+        sent = await c.ok("POST", f"private_chat/{cid}/chat_message", {"text": "hello"})
+        assert sent["sent"] is True
+        echo = await c.next_event()
+        assert echo["data"]["text"] == "hello" and echo["data"]["from"]["flags"] == ["self"]
+        assert [p.text for u in world.users.values() for p in u.pms] == ["hello"]
+        # an outgoing hook subscriber that rejects: the message is not sent
+        await c.ok("POST", "private_chat/hooks/private_chat_outgoing_message_hook",
+                   {"id": "out", "name": "Outgoing filter"})
+        posting = loop.create_task(c.request("POST", f"private_chat/{cid}/chat_message",
+                                             {"text": "secret"}))
+        call = await c.next_event()
+        assert call["event"] == "private_chat_outgoing_message_hook"
+        assert call["data"]["text"] == "secret" and call["data"]["session_id"] == cid
+        await c.ok("POST", "private_chat/hooks/private_chat_outgoing_message_hook/"
+                           f"{call['completion_id']}/reject", {"reject_id": "x"})
+        code, result = await posting
+        assert code == 200 and result == {"command": False, "handled": True, "sent": False}
+        assert [p.text for u in world.users.values() for p in u.pms] == ["hello"]
+        cmd = await c.ok("POST", f"private_chat/{cid}/chat_message", {"text": "/roll 2 d6"})
+        assert cmd["command"] is True
+        ev = await c.next_event()
+        assert ev["event"] == "private_chat_text_command"
+        assert ev["data"] == {"command": "roll", "args": ["2", "d6"]} and ev["id"] == cid
+        await c.ok("DELETE", f"private_chat/{cid}")
+        assert await c.ok("GET", "private_chat") == []
+        await c.close()
+    run(scenario())

@@ -108,6 +108,27 @@ def record(host: Any, session: Any, function: str, args: dict, thunk: Callable[[
     return box.get("result")
 
 
+def post_chat(host: Any, session: Any, area: str, target: dict, message: str,
+              third_person: bool, command: Callable[[str], bool],
+              outgoing: Callable[[str], bool], send: Callable[[], None]) -> dict:
+    """An API client's chat line: a ``/command`` fires the chat command hook and is not
+    sent; other text fires the outgoing chat hook and is sent unless a subscriber handled
+    it. Recorded as the "api" effect ``<area>.chat_command`` / ``<area>.chat_message``."""
+    if message.startswith("/"):
+        handled = record(host, session, f"{area}.chat_command",
+                         {**target, "command": message}, lambda: command(message))
+        return {"command": True, "handled": handled, "sent": False}
+
+    def run() -> bool:
+        if outgoing(message):
+            return False  # a subscriber handled it: not sent
+        send()
+        return True
+    sent = record(host, session, f"{area}.chat_message",
+                  {**target, "message": message, "third_person": third_person}, run)
+    return {"command": False, "handled": not sent, "sent": sent}
+
+
 class Directory:
     """Entity ids of one kind: hub urls -> 1, 2, ... (or private chat CIDs -> themselves)."""
 

@@ -173,21 +173,11 @@ class HubsApi:
         message = text(data, "text")
         third_person = flag(data, "third_person")
         fire = self.host.fire
-        if message.startswith("/"):
-            handled = chat.record(self.host, call.session, "hubs.chat_command",
-                                  {"hub": hub.summary(), "command": message},
-                                  lambda: fire.chat_command(hub, message))
-            return {"command": True, "handled": handled, "sent": False}
-
-        def send() -> bool:
-            if fire.outgoing_chat(hub, message):
-                return False  # a subscriber handled it: not sent
-            self.host.app.hub.send_message(hub, message, third_person)
-            return True
-        sent = chat.record(self.host, call.session, "hubs.chat_message",
-                           {"hub": hub.summary(), "message": message,
-                            "third_person": third_person}, send)
-        return {"command": False, "handled": not sent, "sent": sent}
+        return chat.post_chat(
+            self.host, call.session, "hubs", {"hub": hub.summary()}, message, third_person,
+            command=lambda line: fire.chat_command(hub, line),
+            outgoing=lambda line: fire.outgoing_chat(hub, line),
+            send=lambda: self.host.app.hub.send_message(hub, message, third_person))
 
     def status_message(self, call: Call) -> None:
         hub = self._hub(call)

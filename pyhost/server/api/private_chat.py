@@ -156,22 +156,14 @@ class PrivateChatApi:
         message = text(data, "text")
         third_person = flag(data, "third_person")
         fire = self.host.fire
-        if message.startswith("/"):
-            handled = chat.record(self.host, call.session, "private_chat.chat_command",
-                                  {"user": user.summary(), "command": message},
-                                  lambda: fire.chat_command_pm(user, message))
-            return {"command": True, "handled": handled, "sent": False}
 
-        def send() -> bool:
-            if fire.outgoing_pm(user, message):
-                return False
+        def send() -> None:
             if not self.host.app.hub.send_private_message(user, message, third_person):
                 raise ApiError(400, f"{user.nick} is not online: the message was not sent.")
-            return True
-        sent = chat.record(self.host, call.session, "private_chat.chat_message",
-                           {"to": user.summary(), "message": message,
-                            "third_person": third_person}, send)
-        return {"command": False, "handled": not sent, "sent": sent}
+        return chat.post_chat(
+            self.host, call.session, "private_chat", {"to": user.summary()}, message,
+            third_person, command=lambda line: fire.chat_command_pm(user, line),
+            outgoing=lambda line: fire.outgoing_pm(user, line), send=send)
 
     def status_message(self, call: Call) -> None:
         user = self._session(call)
