@@ -259,7 +259,8 @@ def test_chat_actions_are_effects_and_reach_the_world(served):
         effects = [(e.interface, e.function) for e in host.effects.drain()]
         assert effects == [("api", "hubs.chat_message"), ("api", "hubs.status_message"),
                            ("api", "events.message")]
-        assert [line.text for line in world.hubs[HUB].chat] == ["hi all"]
+        # the incoming "hello" shown, "hi all" sent once (by the world's own processing)
+        assert [line.text for line in world.hubs[HUB].chat] == ["hello", "hi all"]
         assert world.hubs[HUB].status[-1][0] == "note"
         code, err = await c.request("POST", f"hubs/{hub}/chat_message", {"text": 5})
         assert code == 400 and err["field"] == "text"
@@ -320,7 +321,7 @@ def test_private_chat_sessions_messages_hooks_and_commands(served):
         assert sent["sent"] is True
         echo = await c.next_event()
         assert echo["data"]["text"] == "hello" and echo["data"]["from"]["flags"] == ["self"]
-        assert [p.text for u in world.users.values() for p in u.pms] == ["hello"]
+        assert [p.text for u in world.users.values() for p in u.pms] == ["hi there", "hello"]
         # an outgoing hook subscriber that rejects: the message is not sent
         await c.ok("POST", "private_chat/hooks/private_chat_outgoing_message_hook",
                    {"id": "out", "name": "Outgoing filter"})
@@ -333,7 +334,7 @@ def test_private_chat_sessions_messages_hooks_and_commands(served):
                            f"{call['completion_id']}/reject", {"reject_id": "x"})
         code, result = await posting
         assert code == 200 and result == {"command": False, "handled": True, "sent": False}
-        assert [p.text for u in world.users.values() for p in u.pms] == ["hello"]
+        assert [p.text for u in world.users.values() for p in u.pms] == ["hi there", "hello"]
         cmd = await c.ok("POST", f"private_chat/{cid}/chat_message", {"text": "/roll 2 d6"})
         assert cmd["command"] is True
         ev = await c.next_event()

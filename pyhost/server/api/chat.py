@@ -109,19 +109,31 @@ def record(host: Any, session: Any, function: str, args: dict, thunk: Callable[[
 
 
 def post_chat(host: Any, session: Any, area: str, target: dict, message: str,
-              third_person: bool, command: Callable[[str], bool],
-              outgoing: Callable[[str], bool], send: Callable[[], None]) -> dict:
-    """An API client's chat line: a ``/command`` fires the chat command hook and is not
-    sent; other text fires the outgoing chat hook and is sent unless a subscriber handled
-    it. Recorded as the "api" effect ``<area>.chat_command`` / ``<area>.chat_message``."""
+              third_person: bool, hooks: tuple[str, str], subject: Any,
+              send: Callable[[], None]) -> dict:
+    """An API client's chat line, as a user typing it in the client: a ``/command`` fires
+    the chat command hook (``hooks[0]``) and is not sent; other text fires the outgoing chat
+    hook (``hooks[1]``) and, unless a subscriber handled it, is sent: by the application's
+    own processing when it has ``default_action`` (as after any outgoing chat event), else
+    with ``send`` (the application's DCHub). Recorded as the "api" effect
+    ``<area>.chat_command`` / ``<area>.chat_message``."""
+    fire = host.fire.fire
     if message.startswith("/"):
         handled = record(host, session, f"{area}.chat_command",
-                         {**target, "command": message}, lambda: command(message))
+                         {**target, "command": message},
+                         lambda: fire(hooks[0], subject, message).handled)
         return {"command": True, "handled": handled, "sent": False}
 
     def run() -> bool:
-        if outgoing(message):
+        result = fire(hooks[1], subject, message)
+        if result.handled:
             return False  # a subscriber handled it: not sent
+        if callable(getattr(host.app, "default_action", None)):
+            report = result.default if isinstance(result.default, dict) else {}
+            if report.get("error") or report.get("done") is False:
+                why = report.get("error") or report.get("result") or "the application refused"
+                raise ApiError(400, f"The message was not sent: {why}.")
+            return True
         send()
         return True
     sent = record(host, session, f"{area}.chat_message",

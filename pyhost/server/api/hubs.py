@@ -172,11 +172,9 @@ class HubsApi:
         data = body(call.data)
         message = text(data, "text")
         third_person = flag(data, "third_person")
-        fire = self.host.fire
         return chat.post_chat(
             self.host, call.session, "hubs", {"hub": hub.summary()}, message, third_person,
-            command=lambda line: fire.chat_command(hub, line),
-            outgoing=lambda line: fire.outgoing_chat(hub, line),
+            ("dcpp.ui.onChatCommand", "dcpp.chat.onOutgoingChat"), hub,
             send=lambda: self.host.app.hub.send_message(hub, message, third_person))
 
     def status_message(self, call: Call) -> None:

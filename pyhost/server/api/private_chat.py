@@ -155,15 +155,12 @@ class PrivateChatApi:
         data = body(call.data)
         message = text(data, "text")
         third_person = flag(data, "third_person")
-        fire = self.host.fire
-
         def send() -> None:
             if not self.host.app.hub.send_private_message(user, message, third_person):
                 raise ApiError(400, f"{user.nick} is not online: the message was not sent.")
         return chat.post_chat(
             self.host, call.session, "private_chat", {"to": user.summary()}, message,
-            third_person, command=lambda line: fire.chat_command_pm(user, line),
-            outgoing=lambda line: fire.outgoing_pm(user, line), send=send)
+            third_person, ("dcpp.ui.onChatCommandPM", "dcpp.chat.onOutgoingPM"), user, send)
 
     def status_message(self, call: Call) -> None:
         user = self._session(call)
