@@ -202,7 +202,7 @@ def test_a_bad_release_is_refused_logged_once_and_the_host_goes_on(tmp_path, bui
                                                                    call, times):
     run = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "home"),
                           str(built["conformance_c.so"]), fact],
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert run.returncode == 0, f"the host died ({run.returncode}):\n{run.stderr[-2000:]}"
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["answer"] == "ok"
@@ -240,8 +240,9 @@ print("opened" if handle != ffi.NULL else ffi.string(lib.dlerror()).decode())
 def test_libraries_a_plugin_opens_later_see_its_exported_symbols(host, built, tmp_path):
     plugin, module = built["global_host.so"], built["global_module.so"]
     # what a plugin opened RTLD_LOCAL gets (in a fresh process): the module cannot link
+    # (cwd outside the checkout: the child must import the installed pyhost, not the sources)
     control = subprocess.run([sys.executable, "-c", CONTROL, str(plugin), str(module)],
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert "undefined symbol: pyhost_test_plugin_symbol" in control.stdout, control
     host.install(plugin)
     assert host.registry.get_setting(GLOBAL_GUID, "module_error") is None
