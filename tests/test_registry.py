@@ -1,4 +1,4 @@
-"""Tests of pyhost/host/registry.py: every operation and rule, persistence, errors, and the
+"""Tests of pyhost/host/registry/ (the registry package): every operation and rule, persistence, errors, and the
 SIGKILL crash test (a child process doing random registry operations is killed at a random
 moment, then the registry must be intact and agree with the child's journal)."""
 
@@ -19,11 +19,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
 
 REPO = Path(__file__).resolve().parent.parent
-REGISTRY_FILE = REPO / "pyhost" / "host" / "registry.py"
+REGISTRY_DIR = REPO / "pyhost" / "host" / "registry"
+
+
+def load_package_by_path(name, directory):
+    """The registry package loaded from its directory under the module name ``name``,
+    without importing pyhost (its modules import each other relatively)."""
+    spec = importlib.util.spec_from_file_location(
+        name, Path(directory) / "__init__.py", submodule_search_locations=[str(directory)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # relative imports and dataclasses look it up
+    spec.loader.exec_module(module)
+    return module
 
 
 def _load_registry_module():
-    """``pyhost.host.registry`` if the package imports; else the file, loaded by its path.
+    """``pyhost.host.registry`` if the package imports; else the package, loaded by its path.
 
     (pyhost/__init__.py may import a compiled module that is not built yet.)
     """
@@ -32,11 +43,7 @@ def _load_registry_module():
 
         return module, "package"
     except Exception:
-        spec = importlib.util.spec_from_file_location("pyhost_registry_by_path", REGISTRY_FILE)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look the module up while decorating
-        spec.loader.exec_module(module)
-        return module, "file"
+        return load_package_by_path("pyhost_registry_by_path", REGISTRY_DIR), "file"
 
 
 R, IMPORTED_FROM = _load_registry_module()
@@ -44,15 +51,33 @@ Registry = R.Registry
 PluginRecord = R.PluginRecord
 
 
-def test_registry_module_imports_nothing_from_the_rest_of_pyhost():
+def test_registry_package_imports_nothing_from_the_rest_of_pyhost():
+    """Its modules import the standard library and each other (relatively), nothing else:
+    the crash test's child loads the package by path, with no pyhost around it."""
     import ast
 
-    tree = ast.parse(REGISTRY_FILE.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            assert node.level == 0 and not (node.module or "").startswith("pyhost"), node.module
-        elif isinstance(node, ast.Import):
-            assert not any(a.name.startswith("pyhost") for a in node.names)
+    modules = sorted(REGISTRY_DIR.glob("*.py"))
+    assert {"__init__.py", "records.py", "schema.py", "store.py"} <= {m.name for m in modules}
+    for module in modules:
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level == 1 or not (node.module or "").startswith("pyhost"), \
+                    (module.name, node.module)
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("pyhost") for a in node.names), module.name
+
+
+def test_the_package_loaded_by_path_is_the_registry_pyhost_imports(tmp_path):
+    """What the crash child runs (the package loaded from its directory, by path) behaves as
+    the imported package does: same public names, and a database one writes the other reads."""
+    by_path = load_package_by_path("registry_by_path_check", REGISTRY_DIR)
+    assert set(by_path.__all__) == set(R.__all__)
+    db = tmp_path / "r.sqlite"
+    with by_path.Registry(db) as registry:
+        registry.add(by_path.PluginRecord(guid="{p}", name="P", version=1.0, path="/p.so"))
+    with Registry(db) as registry:
+        assert [p.guid for p in registry.plugins()] == ["{p}"]
 
 
 def rec(guid="{guid-a}", **fields):
@@ -693,8 +718,12 @@ META = ("name", "version", "author", "description", "website", "path", "kind")
 FIELDS = ("guid",) + META + ("enabled", "installed_at")   # position is the list order
 
 
-def load_registry(path):
-    spec = importlib.util.spec_from_file_location("_registry_under_test", path)
+def load_registry(directory):
+    """The registry package from its directory, imported by path (no pyhost needed)."""
+    import os
+    spec = importlib.util.spec_from_file_location(
+        "_registry_under_test", os.path.join(directory, "__init__.py"),
+        submodule_search_locations=[directory])
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -1002,9 +1031,9 @@ def run(registry, module, op):
 
 
 def main(argv):
-    registry_py, db_path, journal_path, seed = argv[1:5]
+    registry_dir, db_path, journal_path, seed = argv[1:5]
     stall = float(argv[5]) if len(argv) > 5 else 0.0
-    module = load_registry(registry_py)
+    module = load_registry(registry_dir)
     rng = random.Random(int(seed))
     registry = module.Registry(db_path)
     if stall:
@@ -1067,7 +1096,7 @@ def run_crash_rounds(tmp_path, *, rounds, fresh_db, wait_ready, delay, seed):
     """
     script = tmp_path / "crash_child.py"
     script.write_text(CHILD_SCRIPT, encoding="utf-8")
-    registry_py = str(Path(R.__file__).resolve())  # the very file the parent tests
+    registry_dir = str(Path(R.__file__).resolve().parent)  # the very package the parent tests
     rng = random.Random(seed)
     stats = {"rounds": 0, "done_ops": 0, "in_flight_applied": 0, "in_flight_not_applied": 0,
              "killed_before_first_op": 0}
@@ -1081,7 +1110,7 @@ def run_crash_rounds(tmp_path, *, rounds, fresh_db, wait_ready, delay, seed):
         journal = tmp_path / f"journal-{n}.jsonl"
         where = f"round {n} (seed {seed}, journal {journal})"
         proc = subprocess.Popen(
-            [sys.executable, str(script), registry_py, str(db), str(journal), str(seed + n),
+            [sys.executable, str(script), registry_dir, str(db), str(journal), str(seed + n),
              "0.5" if n % 2 else "0"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )

@@ -1,0 +1,59 @@
+"""The persistent registry: installed plugins, their load order and their settings.
+
+One SQLite database file (standard library ``sqlite3`` only) holds two tables:
+
+``plugins``
+    one row per installed plugin, keyed by its guid: the metadata its ``pluginInit``
+    reported (name, version, author, description, website), the loadable file (``path``),
+    its ``kind`` (``'native'`` or ``'python'``), whether it is ``enabled``, its ``position``
+    in the user's load order (unique and dense: 0 .. n-1) and when it was installed.
+
+``settings``
+    the values plugins store through DCConfig ``set_cfg``, keyed by (guid, key), each with
+    its DC type (``'string'``, ``'int'``, ``'bool'``, ``'int64'``). There is deliberately no
+    foreign key to ``plugins``: settings outlive an update, may be kept by
+    ``remove(guid, keep_settings=True)``, and the host keeps its own under the guid
+    ``"CoreSetup"``.
+
+Durability over speed: the database runs in WAL mode with ``synchronous=FULL``, and every
+operation is a single ``BEGIN IMMEDIATE`` transaction, so killing the process at any moment
+leaves either the whole operation or none of it (tests/test_registry.py kills a child
+process at random points to check exactly that).
+
+Threads: DCConfig calls arrive from plugin threads, so one connection is shared
+(``check_same_thread=False``) and every use of it is serialised by one lock.
+
+Modules: ``records`` (errors, PluginRecord, value checks), ``schema`` (tables and
+migrations), ``store`` (the Registry and its operations), ``checks`` (integrity checks).
+This package imports nothing from the rest of pyhost (its modules import each other
+relatively, so it can even be loaded by file path).
+"""
+
+from .records import (
+    CORE_SETUP_GUID,
+    KINDS,
+    SETTING_TYPES,
+    DuplicatePluginError,
+    InvalidValueError,
+    PluginRecord,
+    RegistryError,
+    RegistryVersionError,
+    UnknownPluginError,
+)
+from .schema import MIGRATIONS, SCHEMA_VERSION
+from .store import Registry
+
+__all__ = [
+    "CORE_SETUP_GUID",
+    "KINDS",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "SETTING_TYPES",
+    "DuplicatePluginError",
+    "InvalidValueError",
+    "PluginRecord",
+    "Registry",
+    "RegistryError",
+    "RegistryVersionError",
+    "UnknownPluginError",
+]
