@@ -121,7 +121,7 @@ def test_open_creates_file_and_parent_directory_with_wal_full_sync_and_foreign_k
         assert registry.check_integrity() == []
     c = raw(db)
     assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # persistent in the file
-    assert c.execute("PRAGMA user_version").fetchone()[0] == R.SCHEMA_VERSION == 1
+    assert c.execute("PRAGMA user_version").fetchone()[0] == R.SCHEMA_VERSION == 2
     tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"plugins", "settings"} <= tables
     # settings deliberately have no foreign key to plugins
@@ -185,12 +185,12 @@ def test_migration_hook_upgrades_an_older_database_and_keeps_its_data(db):
         migrations = (*R.MIGRATIONS, add_notes)
 
     with RegistryV2(db) as registry:
-        assert registry.schema_version == 2
+        assert registry.schema_version == R.SCHEMA_VERSION + 1
         assert registry.check_integrity() == []
         assert guids(registry) == ["a"]
         assert registry.get_setting("a", "k") == ("string", "v")
     c = raw(db)
-    assert c.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert c.execute("PRAGMA user_version").fetchone()[0] == R.SCHEMA_VERSION + 1
     assert c.execute("SELECT * FROM notes").fetchall() == [("a", "migrated")]
     c.close()
     # and the v1 code now refuses the v2 file instead of guessing
@@ -211,7 +211,7 @@ def test_a_failing_migration_rolls_back_completely(db):
     with pytest.raises(RuntimeError, match="exploded"):
         Broken(db)
     c = raw(db)
-    assert c.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert c.execute("PRAGMA user_version").fetchone()[0] == R.SCHEMA_VERSION
     assert c.execute("SELECT name FROM sqlite_master WHERE name='half_done'").fetchall() == []
     c.close()
     with Registry(db) as registry:
@@ -608,7 +608,10 @@ def test_check_integrity_reports_each_kind_of_damage(db):
     c.execute("UPDATE settings SET value = 4294967296 WHERE key = 'k'")
     c.execute("INSERT INTO settings VALUES ('a', 'weird', 'float', 1.5)")
     c.close()
-    with Registry(db) as registry:
+    # Opening refuses the damaged file; the diagnosis opens it without that check.
+    with pytest.raises(R.RegistryDamagedError, match="CHECK constraint failed"):
+        Registry(db)
+    with Registry(db, check=False) as registry:
         problems = registry.check_integrity()
     text = "\n".join(problems)
     # SQLite's integrity_check reports the violated CHECK constraints itself, and the
@@ -622,6 +625,10 @@ def test_check_integrity_reports_each_kind_of_damage(db):
     assert "unknown type 'float'" in text
 
 
+V1 = ("guid, name, version, author, description, website, path, kind, enabled, position, "
+      "installed_at")
+
+
 def test_schema_rejects_invalid_rows_even_behind_the_api(db):
     Registry(db).close()
     c = raw(db)
@@ -630,15 +637,18 @@ def test_schema_rejects_invalid_rows_even_behind_the_api(db):
         "INSERT INTO settings VALUES ('g', 'k', 'bool', 2)",
         "INSERT INTO settings VALUES ('g', 'k', 'string', 5)",
         "INSERT INTO settings VALUES ('g', 'k', 'int', '5x')",
-        "INSERT INTO plugins VALUES ('g','n',1.0,'','','','/p','java',1,0,'t')",
-        "INSERT INTO plugins VALUES ('g','n',1.0,'','','','/p','native',3,0,'t')",
+        f"INSERT INTO plugins ({V1}) VALUES ('g','n',1.0,'','','','/p','java',1,0,'t')",
+        f"INSERT INTO plugins ({V1}) VALUES ('g','n',1.0,'','','','/p','native',3,0,'t')",
+        "INSERT INTO plugins VALUES ('g','n',1.0,'','','','/p','native',1,0,'t','dead',1)",
     ]
     for statement in bad:
         with pytest.raises(sqlite3.IntegrityError):
             c.execute(statement)
-    c.execute("INSERT INTO plugins VALUES ('g','n',1.0,'','','','/p','native',1,0,'t')")
+    c.execute(f"INSERT INTO plugins ({V1}) VALUES ('g','n',1.0,'','','','/p','native',1,0,'t')")
     with pytest.raises(sqlite3.IntegrityError):  # positions are unique
-        c.execute("INSERT INTO plugins VALUES ('h','n',1.0,'','','','/p','native',1,0,'t')")
+        c.execute(f"INSERT INTO plugins ({V1}) VALUES ('h','n',1.0,'','','','/p','native',1,0,'t')")
+    with pytest.raises(sqlite3.IntegrityError):  # guids are unique whatever their case
+        c.execute(f"INSERT INTO plugins ({V1}) VALUES ('G','n',1.0,'','','','/p','native',1,5,'t')")
     c.close()
 
 

@@ -24,7 +24,9 @@ Threads: DCConfig calls arrive from plugin threads, so one connection is shared
 (``check_same_thread=False``) and every use of it is serialised by one lock.
 
 Modules: ``records`` (errors, PluginRecord, value checks), ``schema`` (tables and
-migrations), ``store`` (the Registry and its operations), ``checks`` (integrity checks).
+migrations), ``opening`` (connecting, SQLite's failures in words, the integrity check at
+open), ``store`` (the Registry and its operations), ``checks`` (the full diagnosis),
+``salvage`` (reading what a damaged file still holds, for ``pyhost repair``).
 This package imports nothing from the rest of pyhost (its modules import each other
 relatively, so it can even be loaded by file path).
 """
@@ -36,10 +38,14 @@ from .records import (
     DuplicatePluginError,
     InvalidValueError,
     PluginRecord,
+    RegistryDamagedError,
     RegistryError,
+    RegistryReadOnlyError,
+    RegistryStorageError,
     RegistryVersionError,
     UnknownPluginError,
 )
+from .opening import file_state
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .store import Registry
 
@@ -53,7 +59,11 @@ __all__ = [
     "InvalidValueError",
     "PluginRecord",
     "Registry",
+    "RegistryDamagedError",
     "RegistryError",
+    "RegistryReadOnlyError",
+    "RegistryStorageError",
     "RegistryVersionError",
     "UnknownPluginError",
+    "file_state",
 ]

@@ -13,6 +13,9 @@ CORE_SETUP_GUID = "CoreSetup"
 KINDS = ("native", "python")
 #: The DC setting types (DCConfig ConfigType STRING, INT, BOOL, INT64).
 SETTING_TYPES = ("string", "int", "bool", "int64")
+#: A plugin row's ``load_state``: None (not being loaded), "loading" (a host process is in
+#: the plugin's load state right now, or died there) or "crashed" (a host died there).
+LOAD_STATES = (None, "loading", "crashed")
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -52,6 +55,19 @@ class InvalidValueError(RegistryError, ValueError):
 
 class RegistryVersionError(RegistryError):
     """The database was written by a newer pyhost (its schema version is unknown here)."""
+
+
+class RegistryDamagedError(RegistryError):
+    """SQLite's integrity check failed, or SQLite reports the file as damaged: the registry
+    is not read nor written until ``pyhost repair`` has recovered what it can."""
+
+
+class RegistryReadOnlyError(RegistryError):
+    """A write to a registry that can only be read (read-only file system, no permission)."""
+
+
+class RegistryStorageError(RegistryError):
+    """The file system refused the registry's file: no space left, an I/O error, ..."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -95,6 +111,13 @@ class PluginRecord:
     enabled: bool = True
     position: int | None = None
     installed_at: str | None = None
+    load_state: str | None = None
+    load_pid: int | None = None
+
+    @property
+    def crashed(self) -> bool:
+        """A host process died while this plugin was in a load state (ON_LOAD...)."""
+        return self.load_state == "crashed"
 
     def __post_init__(self) -> None:
         _check_text("The plugin guid", self.guid, empty_ok=False)
@@ -137,21 +160,36 @@ class PluginRecord:
             )
         if self.installed_at is not None:
             _check_text(f"The install time of plugin {self.guid!r}", self.installed_at)
+        if self.load_state not in LOAD_STATES:
+            raise InvalidValueError(
+                f"The load state of plugin {self.guid!r} must be None, 'loading' or "
+                f"'crashed', not {self.load_state!r}."
+            )
+        if self.load_pid is not None and (
+            isinstance(self.load_pid, bool) or not isinstance(self.load_pid, int)
+        ):
+            raise InvalidValueError(
+                f"The loading process of plugin {self.guid!r} must be a pid, "
+                f"not {self.load_pid!r}."
+            )
 
 
-_PLUGIN_COLUMNS = (
+#: The columns every schema version has (what ``pyhost repair`` can salvage).
+_BASE_COLUMNS = (
     "guid, name, version, author, description, website, path, kind, enabled, position, "
     "installed_at"
 )
+_PLUGIN_COLUMNS = _BASE_COLUMNS + ", load_state, load_pid"
 
 
 def _record_from_row(row: Sequence) -> PluginRecord:
     (guid, name, version, author, description, website, path, kind, enabled, position,
-     installed_at) = row
+     installed_at, *load) = row
+    load_state, load_pid = load if load else (None, None)
     return PluginRecord(
         guid=guid, name=name, version=version, author=author, description=description,
         website=website, path=path, kind=kind, enabled=bool(enabled), position=position,
-        installed_at=installed_at,
+        installed_at=installed_at, load_state=load_state, load_pid=load_pid,
     )
 
 

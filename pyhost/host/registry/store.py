@@ -7,14 +7,15 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+from . import opening
 from .checks import check_integrity
 from .records import (
-    _BUSY_TIMEOUT_S,
     _PLUGIN_COLUMNS,
     DuplicatePluginError,
     InvalidValueError,
     PluginRecord,
     RegistryError,
+    RegistryReadOnlyError,
     RegistryVersionError,
     UnknownPluginError,
     _check_setting,
@@ -30,43 +31,58 @@ class Registry:
 
     Every public method is one transaction and is safe to call from any thread.
     Use as a context manager, or call ``close()``.
+
+    ``readonly=True`` opens an existing registry without ever writing to it (a home on a
+    read-only file system): reads work, writes raise RegistryReadOnlyError. Unless
+    ``check=False``, opening runs SQLite's integrity check and refuses a damaged file
+    (RegistryDamagedError; ``pyhost repair`` salvages it). Failures of the file system
+    are RegistryErrors whose sentence names the cause (read-only file system, no space
+    left on device). ``created`` says whether this open created the schema (the file was
+    missing or empty).
     """
 
     #: Override in a subclass (or tests) to add schema steps; see ``MIGRATIONS``.
     migrations: Sequence[Callable[[sqlite3.Connection], None]] = MIGRATIONS
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False,
+                 check: bool = True):
         self.path = os.fspath(path)
+        self.readonly = readonly
+        self.created = False
         self._lock = threading.RLock()
+        self._data_version: int | None = None
         in_memory = self.path == ":memory:" or self.path.startswith("file::memory:")
-        if not in_memory:
-            parent = os.path.dirname(os.path.abspath(self.path))
-            os.makedirs(parent, exist_ok=True)
         try:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=_BUSY_TIMEOUT_S,
-                isolation_level=None,  # we issue BEGIN/COMMIT ourselves
-                check_same_thread=False,
-            )
-        except sqlite3.Error as exc:
-            raise RegistryError(f"Cannot open the registry {self.path}: {exc}.") from exc
+            if not in_memory and not readonly:
+                os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            if readonly and opening.file_state(self.path) == "missing":
+                raise FileNotFoundError(2, "no such file", self.path)
+            conn = opening.connect(self.path, readonly)
+        except (OSError, sqlite3.Error) as exc:
+            if isinstance(exc, FileNotFoundError) and readonly:
+                raise RegistryError(f"There is no registry at {self.path}.") from None
+            raise opening.translate(exc, self.path, "open") from exc
         self._conn: sqlite3.Connection | None = conn
         try:
             try:
-                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-                conn.execute("PRAGMA synchronous=FULL")
+                if readonly:
+                    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                else:
+                    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                    conn.execute("PRAGMA synchronous=FULL")
                 conn.execute("PRAGMA foreign_keys=ON")
             except sqlite3.DatabaseError as exc:
-                raise RegistryError(
-                    f"{self.path} is not a pyhost registry (SQLite says: {exc})."
-                ) from exc
-            if mode.lower() != "wal" and not in_memory:
+                raise opening.translate(exc, self.path, "open") from exc
+            if mode.lower() != "wal" and not in_memory and not readonly:
                 raise RegistryError(
                     f"The registry {self.path} cannot use SQLite's WAL journal "
                     f"(got {mode!r}); is it on a network file system?"
                 )
             self.journal_mode = mode.lower()
+            if check and not in_memory:
+                damage = opening.damage(conn, self.path)
+                if damage is not None:
+                    raise damage
             self._migrate()
         except BaseException:
             self._conn = None
@@ -90,7 +106,8 @@ class Registry:
 
     def __repr__(self) -> str:
         state = "closed" if self._conn is None else "open"
-        return f"<Registry {self.path!r} ({state})>"
+        mode = ", read-only" if self.readonly else ""
+        return f"<Registry {self.path!r} ({state}{mode})>"
 
     @property
     def schema_version(self) -> int:
@@ -101,8 +118,14 @@ class Registry:
         target = self.schema_version
         with self._read() as conn:
             current = conn.execute("PRAGMA user_version").fetchone()[0]
+        self.created = current == 0
         if current == target:
             return
+        if self.readonly and current < target:
+            raise RegistryReadOnlyError(
+                f"The registry {self.path} has schema version {current} and needs an "
+                f"upgrade to {target}, which cannot be written "
+                f"({opening.why_not_writable(self.path)}).")
         with self._write() as conn:
             # Re-read under the write lock: another process may have migrated meanwhile.
             current = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -114,6 +137,14 @@ class Registry:
             for step in range(current, target):
                 self.migrations[step](conn)
             conn.execute(f"PRAGMA user_version = {int(target)}")
+
+    def changed_elsewhere(self) -> bool:
+        """Whether another connection (another process, usually) committed a change since
+        the previous call (SQLite's ``PRAGMA data_version``); False on the first call."""
+        with self._read() as conn:
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+        previous, self._data_version = self._data_version, version
+        return previous is not None and previous != version
 
     # -- transactions ----------------------------------------------------------------
 
@@ -129,19 +160,28 @@ class Registry:
             try:
                 yield conn
             except sqlite3.Error as exc:
-                raise RegistryError(f"Reading the registry {self.path} failed: {exc}.") from exc
+                raise opening.translate(exc, self.path, "read") from exc
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any exception."""
+    def _write(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any exception.
+
+        ``durable=False`` commits without waiting for the disk (synchronous=NORMAL): the
+        change survives the process dying at once, maybe not a power cut. For bookkeeping
+        written around every plugin load, where an fsync each would cost start-up time.
+        """
         with self._lock:
             conn = self._require_open()
+            if self.readonly:
+                raise RegistryReadOnlyError(
+                    f"Cannot write to the registry {self.path}: "
+                    f"{opening.why_not_writable(self.path)}.")
             try:
+                if not durable:
+                    conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise RegistryError(
-                    f"Cannot write to the registry {self.path}: {exc}."
-                ) from exc
+                raise opening.translate(exc, self.path, "write to") from exc
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -149,10 +189,16 @@ class Registry:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise RegistryError(
-                        f"Writing to the registry {self.path} failed: {exc}."
-                    ) from exc
+                    raise opening.translate(exc, self.path, "write to") from exc
                 raise
+            finally:
+                if not durable:
+                    conn.execute("PRAGMA synchronous=FULL")
+
+    @staticmethod
+    def _installed(conn: sqlite3.Connection, guid: str) -> bool:
+        return conn.execute("SELECT 1 FROM plugins WHERE guid = ?", (guid,)).fetchone() \
+            is not None
 
     @staticmethod
     def _position_of(conn: sqlite3.Connection, guid: str) -> int:
@@ -175,25 +221,30 @@ class Registry:
                 raise DuplicatePluginError(record.guid)
             position = conn.execute("SELECT count(*) FROM plugins").fetchone()[0]
             conn.execute(
-                f"INSERT INTO plugins ({_PLUGIN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO plugins ({_PLUGIN_COLUMNS}) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,NULL)",
                 (record.guid, record.name, record.version, record.author,
                  record.description, record.website, record.path, record.kind,
                  int(record.enabled), position, installed_at),
             )
-        return dataclasses.replace(record, position=position, installed_at=installed_at)
+        return dataclasses.replace(record, position=position, installed_at=installed_at,
+                                   load_state=None, load_pid=None)
 
     def update(self, record: PluginRecord) -> PluginRecord:
         """Replace the metadata, path and kind of an installed plugin; return the stored row.
 
         ``enabled``, ``position``, ``installed_at`` and the plugin's settings are kept
-        (the record's values for those fields are ignored). No version policy here:
-        refusing a downgrade is the loader's decision.
+        (the record's values for those fields are ignored). Guids compare without regard
+        to letter case: the row takes the record's spelling. A crash record is cleared (it
+        was about the replaced code). No version policy here: refusing a downgrade is the
+        loader's decision.
         """
         with self._write() as conn:
             cur = conn.execute(
-                "UPDATE plugins SET name = ?, version = ?, author = ?, description = ?, "
-                "website = ?, path = ?, kind = ? WHERE guid = ?",
-                (record.name, record.version, record.author, record.description,
+                "UPDATE plugins SET guid = ?, name = ?, version = ?, author = ?, "
+                "description = ?, website = ?, path = ?, kind = ?, load_state = NULL, "
+                "load_pid = NULL WHERE guid = ?",
+                (record.guid, record.name, record.version, record.author, record.description,
                  record.website, record.path, record.kind, record.guid),
             )
             if cur.rowcount != 1:
@@ -258,17 +309,48 @@ class Registry:
         return [_record_from_row(row) for row in rows]
 
     def set_enabled(self, guid: str, enabled: bool) -> bool:
-        """Enable or disable ``guid``; return whether the flag changed."""
+        """Enable or disable ``guid``; return whether the flag changed. Enabling also
+        forgets that the plugin crashed a host (the user asks to try it again)."""
         if not isinstance(enabled, bool):
             raise InvalidValueError(f"enabled must be True or False, not {enabled!r}.")
         with self._write() as conn:
-            row = conn.execute("SELECT enabled FROM plugins WHERE guid = ?", (guid,)).fetchone()
+            row = conn.execute("SELECT enabled, load_state FROM plugins WHERE guid = ?",
+                               (guid,)).fetchone()
             if row is None:
                 raise UnknownPluginError(guid)
+            if enabled and row[1] == "crashed":
+                conn.execute("UPDATE plugins SET load_state = NULL, load_pid = NULL "
+                             "WHERE guid = ?", (guid,))
             if bool(row[0]) == enabled:
-                return False
+                return enabled and row[1] == "crashed"
             conn.execute("UPDATE plugins SET enabled = ? WHERE guid = ?", (int(enabled), guid))
             return True
+
+    # -- load states: a host process dying inside a plugin's load is remembered ----------
+
+    def mark_loading(self, guid: str, pid: int) -> bool:
+        """Record that process ``pid`` is entering a load state of ``guid`` (False if the
+        plugin has no row, e.g. during its ON_INSTALL). Not fsynced: it only has to
+        survive this process dying, not the machine."""
+        with self._write(durable=False) as conn:
+            cur = conn.execute("UPDATE plugins SET load_state = 'loading', load_pid = ? "
+                               "WHERE guid = ?", (pid, guid))
+            return cur.rowcount == 1
+
+    def mark_loaded(self, guid: str) -> None:
+        """The load state returned (whatever it answered): nothing to remember."""
+        with self._write(durable=False) as conn:
+            conn.execute("UPDATE plugins SET load_state = NULL, load_pid = NULL "
+                         "WHERE guid = ? AND load_state = 'loading'", (guid,))
+
+    def mark_crashed(self, guid: str, pid: int | None) -> bool:
+        """A host process (``pid``, if known) died in a load state of ``guid``: remember it
+        as crashed until the user enables it again. False if the row changed meanwhile."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE plugins SET load_state = 'crashed' WHERE guid = ? AND "
+                "(load_state = 'loading' AND load_pid IS ?)", (guid, pid))
+            return cur.rowcount == 1
 
     def move(self, guid: str, direction: str) -> bool:
         """Swap ``guid`` with its neighbour: "up" = loads earlier, "down" = later.
@@ -293,21 +375,28 @@ class Registry:
     # -- settings --------------------------------------------------------------------
     # Settings do not require the guid to be installed (see the module docstring).
 
-    def set_setting(self, guid: str, key: str, type: str, value: object) -> None:
+    def set_setting(self, guid: str, key: str, type: str, value: object, *,
+                    if_installed: bool = False) -> bool:
         """Store ``value`` of DC ``type`` ('string', 'int', 'bool', 'int64') under (guid, key).
 
         Replaces any previous value, whatever its type. Raises InvalidValueError (a
         ValueError) if the value does not fit the type: 'int' is int32, 'int64' is int64,
         'bool' takes only True/False, 'string' any text without lone surrogates.
+        With ``if_installed``, stores only when ``guid`` is an installed plugin, checked in
+        the same transaction (a removal by another process cannot slip in between);
+        returns whether it stored.
         """
         stored = _check_setting(guid, key, type, value)
         with self._write() as conn:
+            if if_installed and not self._installed(conn, guid):
+                return False
             conn.execute(
                 "INSERT INTO settings (guid, key, type, value) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (guid, key) DO UPDATE SET type = excluded.type, "
                 "value = excluded.value",
                 (guid, key, type, stored),
             )
+        return True
 
     def get_setting(self, guid: str, key: str) -> tuple[str, object] | None:
         """``(type, value)`` of a setting, or None if it is not set."""
@@ -317,9 +406,12 @@ class Registry:
             ).fetchone()
         return None if row is None else _setting_from_db(*row)
 
-    def remove_setting(self, guid: str, key: str) -> bool:
-        """Delete one setting; return whether it existed."""
+    def remove_setting(self, guid: str, key: str, *, if_installed: bool = False) -> bool:
+        """Delete one setting; return whether it existed (and, with ``if_installed``, the
+        guid is an installed plugin: checked in the same transaction)."""
         with self._write() as conn:
+            if if_installed and not self._installed(conn, guid):
+                return False
             cur = conn.execute("DELETE FROM settings WHERE guid = ? AND key = ?", (guid, key))
             return cur.rowcount > 0
 
