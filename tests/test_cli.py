@@ -16,7 +16,7 @@ import pytest
 from pyhost import __version__
 from pyhost.cli.errors import CommandError
 from pyhost.cli.main import build_parser, main
-from pyhost.cli.plugins import parse_setting
+from pyhost.cli.settings import parse_setting
 from pyhost.abi.paths import sample_plugin
 
 DEV = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000002}"
@@ -131,18 +131,21 @@ def test_usage_errors_exit_2(tmp_path, cli):
 def test_an_unknown_guid_is_a_one_sentence_error(tmp_path, cli, args):
     result = cli(tmp_path, *args)
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr == f"pyhost: No plugin with guid {UNKNOWN} is installed.\n"
+    assert result.stderr == (f"pyhost: No installed plugin is named '{UNKNOWN}'; run "
+                             "`pyhost list` to see them.\n")
 
 
 def test_an_unknown_guid_in_a_real_process(tmp_path):
     assert refused(tmp_path, "configure", UNKNOWN) == \
-        f"No plugin with guid {UNKNOWN} is installed."
+        f"No installed plugin is named '{UNKNOWN}'; run `pyhost list` to see them."
 
 
 def test_an_unexpected_failure_exits_1_without_a_traceback(tmp_path):
-    not_a_dir = tmp_path / "file"
-    not_a_dir.write_text("x")
-    result = pyhost(not_a_dir, "list")
+    # A bug in a command (here: one planted in `list`) is the unexpected failure.
+    planted = ("import sys, pyhost.cli.plugins as p; p.cmd_list = lambda args: 1 // 0; "
+               "from pyhost.cli.main import main; sys.exit(main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", planted, "--home", str(tmp_path), "list"],
+                            cwd=NEUTRAL_DIR, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("pyhost: unexpected error:")
@@ -181,7 +184,7 @@ def test_configure_refuses_a_disabled_plugin(tmp_path, cli):
     result = cli(tmp_path, "configure", DEV)
     assert result.returncode == 2
     assert result.stderr.strip() == \
-        "pyhost: Dev plugin is not loaded, so it cannot be configured."
+        f"pyhost: Dev plugin is disabled; `pyhost enable {DEV}` first."
 
 
 @pytest.mark.parametrize("text, type_name, current, expected", [
@@ -203,8 +206,10 @@ def test_setting_values_are_typed(text, type_name, current, expected):
 
 
 @pytest.mark.parametrize("text, type_name, current, message", [
-    ("many", None, "int64", "'many' is not an int64 (64-bit integer); use --type"),
-    ("99999999999", "int", None, "'99999999999' is not an int (32-bit integer)."),
+    ("many", None, "int64", "'many' is not an int64 (64-bit integer written with the digits "
+                            "0-9); use --type"),
+    ("99999999999", "int", None, "'99999999999' is not an int (32-bit integer written with "
+                                 "the digits 0-9)."),
     ("maybe", "bool", None, "'maybe' is not a bool (true or false)."),
 ])
 def test_setting_values_that_do_not_fit_are_refused(text, type_name, current, message):
@@ -328,9 +333,11 @@ def test_run_replay_prints_one_json_line_per_event(tmp_path):
         '{"hook": "chat.onIncomingChat", "object": "adc://h", "data": "!ping"}\n'
         'this is not json\n'
         '{"hook": "ui.onChatCommand", "object": "adc://h", "data": "/beep"}\n')
-    result = pyhost(tmp_path, "run", "--replay", str(events))
+    result = pyhost(tmp_path, "run", "--replay", str(events), "--json")
     assert result.returncode == 2  # a malformed line was skipped
     records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert "summary" in records.pop() and "host_event" in records.pop(0)  # plugin_loaded
+    records = [r for r in records if "host_event" not in r]
     assert [r.get("event") for r in records] == [0, 1, None, 2]
     assert records[2] == {"line": 2, "error": "line 2: not JSON (Expecting value at column 1)"}
     assert records[3]["effects"][0]["function"] == "play_sound"
@@ -340,14 +347,16 @@ def test_run_replay_prints_one_json_line_per_event(tmp_path):
 
 def test_run_replay_from_stdin_and_shipped_examples(tmp_path, cli):
     cli(tmp_path, "install", str(sample_plugin("app_demo")))
-    result = pyhost(tmp_path, "run", "--replay", "-",
+    result = pyhost(tmp_path, "run", "--replay", "-", "--json",
                     stdin='{"hook": "ui.onChatCommand", "object": "adc://h", "data": "/beep"}\n')
     assert result.returncode == 0
-    assert json.loads(result.stdout.splitlines()[-1])["handled"] is True
-    example = cli(tmp_path, "run", "--replay", "example:chat")
+    events = [r for r in map(json.loads, result.stdout.splitlines()) if r.get("event")]
+    assert len(events) == 1 and events[0]["handled"] is True
+    example = cli(tmp_path, "run", "--replay", "example:chat", "--json")
     assert example.returncode == 0
     records = [json.loads(line) for line in example.stdout.splitlines()]
     assert all("error" not in r for r in records) and len(records) > 10
+    assert records[-1]["summary"]["errors"] == 0
     nope = cli(tmp_path, "run", "--replay", "example:nope")
     assert nope.returncode == 2
     assert "There is no shipped example 'nope' (known: chat" in nope.stderr

@@ -3,7 +3,9 @@
 A child process loops through the real Host operations on one home: install the dev plugin
 (ON_INSTALL writes settings), fire chat so the plugin writes settings, update it to version
 2, fire again, remove it. The parent kills it at a random moment, then checks the registry
-is consistent and that a new host starts cleanly from it.
+is consistent and that a new host starts cleanly from it. A kill inside the plugin's load
+state (the registry says "loading" by the dead child) is what a plugin crashing the process
+looks like: the new host skips it as crashed, and enabling it loads it again.
 """
 import os
 import random
@@ -51,7 +53,7 @@ def test_sigkill_during_host_operations_leaves_a_consistent_registry(tmp_path, s
     home = tmp_path / "home"
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    outcomes = {"installed": 0, "empty": 0}
+    outcomes = {"installed": 0, "empty": 0, "died_loading": 0}
     for round_no in range(ROUNDS):
         child = subprocess.Popen([sys.executable, str(script), str(home)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -67,12 +69,22 @@ def test_sigkill_during_host_operations_leaves_a_consistent_registry(tmp_path, s
             for record in records:
                 assert record.guid == DEV and record.version in (1.0, 2.0)
                 assert os.path.isfile(record.path)
+                assert record.load_state in (None, "loading")
+            died_loading = any(r.load_state == "loading" for r in records)
             settings = registry.settings(DEV)
         outcomes["installed" if records else "empty"] += 1
         if settings:
             assert settings["loads"][0] == "int64" and settings["loads"][1] >= 1
+        if died_loading:
+            outcomes["died_loading"] += 1
+            with Host(home, timers=False) as host:
+                (failed,) = host.events.poll(Category.ERROR)
+                assert "crashed a pyhost process" in failed.reason
+                assert host.loaded() == [] and host.plugin(DEV).crashed
+                host.enable(DEV)
         # A host starts from whatever state was left, and the plugin (if any) loads.
         with Host(home, timers=False) as host:
             assert host.loaded() == [r.guid for r in records if r.enabled]
             assert host.events.poll(Category.ERROR) == []
+    print(f"\nhost crash test: seed {seed}, {outcomes}")
     assert outcomes["installed"] + outcomes["empty"] == ROUNDS

@@ -70,8 +70,12 @@ def test_install_picks_elf_x64_from_a_multi_platform_package(host, builds, tmp_p
     version_dir = Path(record.path).parent
     assert version_dir.parent == (root / CHAT_GUARD_GUID).resolve()
     assert version_dir.name.startswith("1.0-")
-    assert tree(version_dir) == ["chat_guard.so", "icons/", "icons/guard.ico", "linux/",
-                                 "linux/only.txt"]
+    # the selected files, and the install note `pyhost repair` rebuilds a lost row from
+    assert tree(version_dir) == [".pyhost-install.json", "chat_guard.so", "icons/",
+                                 "icons/guard.ico", "linux/", "linux/only.txt"]
+    assert json.loads((version_dir / ".pyhost-install.json").read_text()) == {
+        "uuid": CHAT_GUARD_GUID, "name": "Chat guard", "version": "1.0",
+        "platform": "elf-x64", "library": "chat_guard.so"}
     assert (version_dir / "chat_guard.so").read_bytes() == found["elf-x64"].read_bytes()
     assert host.loaded() == [CHAT_GUARD_GUID] and mapped(record.path)
     assert host.install_dir(CHAT_GUARD_GUID) == version_dir

@@ -639,7 +639,7 @@ def test_schema_rejects_invalid_rows_even_behind_the_api(db):
         "INSERT INTO settings VALUES ('g', 'k', 'int', '5x')",
         f"INSERT INTO plugins ({V1}) VALUES ('g','n',1.0,'','','','/p','java',1,0,'t')",
         f"INSERT INTO plugins ({V1}) VALUES ('g','n',1.0,'','','','/p','native',3,0,'t')",
-        "INSERT INTO plugins VALUES ('g','n',1.0,'','','','/p','native',1,0,'t','dead',1)",
+        "INSERT INTO plugins VALUES ('g','n',1.0,'','','','/p','native',1,0,'t','dead',1,'[]')",
     ]
     for statement in bad:
         with pytest.raises(sqlite3.IntegrityError):

@@ -9,7 +9,7 @@ raw ``void*`` cdata of the event and common is whatever was given to :meth:`Bus.
 return value is the result: false-ish = not handled, ``True``/``HANDLED`` = handled,
 ``BREAK`` = stop the dispatch, ``HANDLED | BREAK`` = both. An exception never reaches C: it
 is logged (logger ``pyhost.bus``), handed to ``Bus.on_subscriber_error`` and counts as "not
-handled".
+handled"; a KeyboardInterrupt is raised again in the main thread once C returns.
 
 The GIL: every call into the bus releases it (cffi does so around compiled calls), so C
 subscribers run without it and other Python threads go on; a Python subscriber takes it
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
 from pyhost.abi._ffi import ffi, lib
+from pyhost.abi.interrupts import redeliver
 
 log = logging.getLogger("pyhost.bus")
 
@@ -77,6 +78,8 @@ def _call_python(sub: _PythonSubscriber, obj, data, brk) -> int:
     """Runs a Python subscriber under the ABI's rules; never lets an exception escape."""
     try:
         result = sub.fn(obj, data, sub.common)
+    except KeyboardInterrupt:  # never swallowed: raised again once C returns
+        return redeliver()
     except BaseException as exc:  # never unwind into C
         sub.bus._subscriber_failed(sub, exc)
         return 0
@@ -99,6 +102,8 @@ def _pyhost_subscriber(obj, data, common, brk):
     sub = _from_handle(common)
     try:
         result = sub.fn(obj, data, sub.common)
+    except KeyboardInterrupt:  # never swallowed: raised again once C returns
+        return redeliver()
     except BaseException as exc:  # never unwind into C
         sub.bus._subscriber_failed(sub, exc)
         return 0

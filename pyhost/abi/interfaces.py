@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Optional
 
 from pyhost.abi._ffi import ffi
+from pyhost.abi.interrupts import redeliver
 
 log = logging.getLogger("pyhost.interfaces")
 
@@ -213,6 +214,9 @@ class ExportedTable:
 
     def _onerror(self, slot: Slot):
         def onerror(exc_type, exc, tb):
+            if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+                redeliver()  # never swallowed: raised again once C returns
+                return None
             if self._on_error is not None:
                 try:
                     self._on_error(self.impl, slot.name, exc)

@@ -7,21 +7,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 
-from pyhost.cli.common import open_host, record_dict
+from pyhost.cli.common import one_sentence, open_host, record_dict
 from pyhost.cli.errors import CommandError
 from pyhost.packages import dcext
 from pyhost.packages.packer import pack
 from pyhost.packages.installer import is_package
 
 __all__ = ["install_package", "is_package", "register"]
-
-
-class _DropAll(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return False
 
 
 def register(subparsers, common) -> None:
@@ -89,19 +83,15 @@ def install_package(args: argparse.Namespace) -> int:
         package.select()
     except dcext.DcextError as exc:
         raise CommandError(str(exc)) from None
-    host = open_host(args, start=True)  # its dependencies must be loaded
-    # A failure is reported once, in the refusal's sentence (which includes the host's
-    # reason), not a second time by the host's own error log.
-    quiet = _DropAll()
-    if not getattr(args, "debug", False):
-        logging.getLogger("pyhost.host").addFilter(quiet)
+    host = open_host(args)  # only this plugin (and what it depends on) is loaded
     try:
-        try:
-            result = packages.install(host, package)
-        except dcext.DcextError as exc:
-            raise CommandError(str(exc)) from None
+        # A failure is reported once, in the refusal's sentence (which includes the host's
+        # reason), not a second time by the host's own error log.
+        with one_sentence(args):
+            result = packages.install(host, package, activate=True)
+    except dcext.DcextError as exc:
+        raise CommandError(str(exc)) from None
     finally:
-        logging.getLogger("pyhost.host").removeFilter(quiet)
         host.shutdown()
     if getattr(args, "json", False):
         print(json.dumps(dict(record_dict(result.record), action=result.action,

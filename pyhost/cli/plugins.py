@@ -1,13 +1,26 @@
-"""Managing installed plugins: install (bare library), list, enable, disable, move,
-configure, config, remove."""
+"""Managing installed plugins: install (bare library or Python plugin), list, enable,
+disable, move, remove, configure.
+
+A package manager does not run the packages it manages: these commands load no plugin,
+except the one concerned when its lifecycle needs it (ON_INSTALL for install, ON_UNINSTALL
+for remove, ON_CONFIGURE for configure), with the plugins it depends on. Plugins are named
+by guid (braces and letter case optional) or by a unique prefix of their name.
+"""
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
-from pyhost.cli.common import open_host, record_dict
+from pyhost.cli.common import find_plugin, one_sentence, open_host, record_dict
 from pyhost.cli.errors import CommandError
-from pyhost.host.host import Host
+from pyhost.host.events import Category, PluginFailed
+from pyhost.host.file_checks import check_regular
+from pyhost.host.load_records import crashed_sentence
+from pyhost.host.python_loader import ENTRY_POINT_PREFIX
+
+PLUGIN_HELP = "the plugin: its guid (braces and letter case optional) or a unique " \
+              "prefix of its name"
 
 
 def register(subparsers, common) -> None:
@@ -16,48 +29,66 @@ def register(subparsers, common) -> None:
                                           "compiled library (.so), a .dcext package, a "
                                           "Python plugin (.py file or package directory) or "
                                           "entry-point:NAME (group pyhost.plugins). A higher "
-                                          "version of an installed plugin updates it.")
+                                          "version of an installed plugin updates it. No "
+                                          "other plugin is loaded, except those it depends "
+                                          "on.")
     p.add_argument("path", help="plugin file, package, directory or entry-point:NAME")
     p.add_argument("--json", action="store_true", help="print the installed record as JSON")
     p.set_defaults(handler=cmd_install)
 
     p = subparsers.add_parser("list", parents=[common], help="list installed plugins",
-                              description="List installed plugins in load order.")
+                              description="List installed plugins in load order, with their "
+                                          "status: enabled, disabled, missing file (the "
+                                          "plugin's file is gone) or crashed (a pyhost "
+                                          "process died while loading it; it is skipped).")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_list)
 
-    for name, text in (("enable", "enable a plugin (loads it next start)"),
-                       ("disable", "disable a plugin (ON_UNLOAD if loaded)")):
+    for name, text in (("enable", "enable a plugin (loads it next start; also re-enables "
+                                  "one that crashed)"),
+                       ("disable", "disable a plugin (it is not loaded any more)")):
         p = subparsers.add_parser(name, parents=[common], help=text, description=text + ".")
-        p.add_argument("guid")
+        p.add_argument("guid", metavar="PLUGIN", help=PLUGIN_HELP)
         p.set_defaults(handler=cmd_enable if name == "enable" else cmd_disable)
 
     p = subparsers.add_parser("move", parents=[common], help="move a plugin in the load order",
                               description="Move a plugin up or down in the load order.")
-    p.add_argument("guid")
+    p.add_argument("guid", metavar="PLUGIN", help=PLUGIN_HELP)
     p.add_argument("direction", choices=("up", "down"))
     p.set_defaults(handler=cmd_move)
 
     p = subparsers.add_parser("remove", parents=[common], help="remove a plugin",
                               description="Remove a plugin (ON_UNINSTALL): its registry entry "
-                                          "and settings are deleted.")
-    p.add_argument("guid")
+                                          "and settings are deleted. Only this plugin is "
+                                          "loaded for that (not if it is disabled or "
+                                          "crashed).")
+    p.add_argument("guid", metavar="PLUGIN", help=PLUGIN_HELP)
     p.add_argument("--keep-settings", action="store_true",
                    help="keep the plugin's settings for a later reinstall")
     p.set_defaults(handler=cmd_remove)
 
-    _register_settings(subparsers, common)  # configure, config
+    p = subparsers.add_parser("configure", parents=[common],
+                              help="ask a plugin to configure itself (ON_CONFIGURE)",
+                              description="Load the plugin (and the plugins it depends on) "
+                                          "and send it ON_CONFIGURE. Exit status 2 if it "
+                                          "cannot be loaded or answers False.")
+    p.add_argument("guid", metavar="PLUGIN", help=PLUGIN_HELP)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_configure)
 
 
 def cmd_install(args) -> int:
     from pyhost.cli.packages import install_package, is_package
+    if not args.path.startswith(ENTRY_POINT_PREFIX):
+        check_regular(args.path, "plugin", directory_ok=True)
     if is_package(args.path):  # a .dcext package: pyhost.packages does the work
         return install_package(args)
-    from pyhost.host import python_loader
-    kind = python_loader.kind_of(args.path) or "native"  # .py file, package, entry point
-    host = open_host(args, start=True)  # its dependencies must be loaded
+    host = open_host(args)
     try:
-        record = host.install(args.path, kind=kind)
+        with one_sentence(args):
+            # the kind is what the path is; an update is loaded (and rolled back if the new
+            # version refuses), nothing else
+            record = host.install(args.path, activate=True)
     finally:
         host.shutdown()
     if args.json:
@@ -67,6 +98,15 @@ def cmd_install(args) -> int:
     return 0
 
 
+def status(record) -> str:
+    """enabled, disabled, missing file or crashed."""
+    if record.crashed:
+        return "crashed"
+    if not record.path.startswith(ENTRY_POINT_PREFIX) and not Path(record.path).exists():
+        return "missing file"
+    return "enabled" if record.enabled else "disabled"
+
+
 def cmd_list(args) -> int:
     host = open_host(args)
     try:
@@ -74,203 +114,97 @@ def cmd_list(args) -> int:
     finally:
         host.shutdown()
     if args.json:
-        print(json.dumps([record_dict(r) for r in records], indent=2))
+        print(json.dumps([dict(record_dict(r), status=status(r)) for r in records], indent=2))
         return 0
     if not records:
         print("no plugins installed")
+        return 0
+    rows = [("#", "status", "name", "version", "kind", "guid")]
+    rows += [(str(r.position), status(r), r.name, str(r.version), r.kind, r.guid)
+             for r in records]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) if i else cell.rjust(w)
+                        for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
     for r in records:
-        state = "enabled " if r.enabled else "disabled"
-        print(f"{r.position:>3}  {state}  {r.name} {r.version}  {r.guid}  [{r.kind}]")
+        if r.crashed:
+            print(crashed_sentence(r))
     return 0
-
-
-def _known(host: Host, guid: str):
-    return host.plugin(guid)  # a clear PluginError for an unknown guid
 
 
 def cmd_enable(args) -> int:
     host = open_host(args)
     try:
-        host.enable(args.guid)
-        print(f"enabled {_known(host, args.guid).name}")
+        record = find_plugin(host, args.guid)
+        host.enable(record.guid)
     finally:
         host.shutdown()
+    print(f"enabled {record.name}")
     return 0
 
 
 def cmd_disable(args) -> int:
     host = open_host(args)
     try:
-        host.disable(args.guid)
-        print(f"disabled {_known(host, args.guid).name}")
+        record = find_plugin(host, args.guid)
+        host.disable(record.guid)
     finally:
         host.shutdown()
+    print(f"disabled {record.name}")
     return 0
 
 
 def cmd_move(args) -> int:
     host = open_host(args)
     try:
-        moved = host.move(args.guid, args.direction)
-        name = _known(host, args.guid).name
+        record = find_plugin(host, args.guid)
+        moved = host.move(record.guid, args.direction)
     finally:
         host.shutdown()
-    print(f"moved {name} {args.direction}" if moved
-          else f"{name} is already at the {'top' if args.direction == 'up' else 'bottom'}")
+    print(f"moved {record.name} {args.direction}" if moved else
+          f"{record.name} is already at the {'top' if args.direction == 'up' else 'bottom'}")
     return 0
 
 
 def cmd_remove(args) -> int:
-    host = open_host(args, start=True)  # loaded, so it gets ON_UNINSTALL
+    from pyhost import packages
+    host = open_host(args)
     try:
-        from pyhost import packages
-        record = packages.remove(host, args.guid, keep_settings=args.keep_settings)
+        record = find_plugin(host, args.guid)
+        with one_sentence(args):
+            removed = packages.remove(host, record.guid, keep_settings=args.keep_settings)
     finally:
         host.shutdown()
-    print(f"removed {record.name} {record.version}"
+    print(f"removed {removed.name} {removed.version}"
           + (" (settings kept)" if args.keep_settings else ""), file=sys.stdout)
     return 0
 
 
-# -- configure / config ---------------------------------------------------------------------
-
-SETTING_TYPES = ("string", "int", "bool", "int64")
-_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
-
-
-def _register_settings(subparsers, common) -> None:
-    p = subparsers.add_parser("configure", parents=[common],
-                              help="ask a plugin to configure itself (ON_CONFIGURE)",
-                              description="Load the enabled plugins and send ON_CONFIGURE to "
-                                          "one of them. Exit status 2 if it is not loaded or "
-                                          "answers False.")
-    p.add_argument("guid")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(handler=cmd_configure)
-
-    p = subparsers.add_parser(
-        "config", parents=[common], help="read or write a plugin's settings",
-        description="With GUID only: list the plugin's settings. With KEY: print one. With "
-                    "KEY VALUE: store it, as --type, else as the type the setting already has, "
-                    "else guessed (true/false -> bool, an integer -> int, or int64 beyond "
-                    "32 bits, anything else -> string). --unset KEY removes it. Plugins read "
-                    "every setting as DCConfig text (a bool as 1 or 0, numbers in decimal).")
-    p.add_argument("guid")
-    p.add_argument("key", nargs="?")
-    p.add_argument("value", nargs="?")
-    p.add_argument("--type", choices=SETTING_TYPES, help="the type to store VALUE as")
-    p.add_argument("--unset", action="store_true", help="remove KEY")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(handler=cmd_config)
-
-
 def cmd_configure(args) -> int:
-    host = open_host(args, start=True)
+    host = open_host(args)
     try:
-        name = _known(host, args.guid).name
-        ok = host.configure(args.guid)
+        record = find_plugin(host, args.guid)
+        if record.crashed:
+            raise CommandError(crashed_sentence(record))
+        if not record.enabled:
+            raise CommandError(f"{record.name} is disabled; `pyhost enable {record.guid}` "
+                               "first.")
+        with one_sentence(args):
+            host.start(only=[record.guid])
+        if not host.is_loaded(record.guid):
+            reasons = [e.reason for e in host.events.poll(Category.ERROR)
+                       if isinstance(e, PluginFailed)]
+            raise CommandError(reasons[-1] if reasons else
+                               f"{record.name} could not be loaded, so it cannot be "
+                               "configured.")
+        ok = host.configure(record.guid)
     finally:
         host.shutdown()
     if args.json:
-        print(json.dumps({"guid": args.guid, "name": name, "result": ok}))
+        print(json.dumps({"guid": record.guid, "name": record.name, "result": ok}))
     if not ok:
-        raise CommandError(f"{name} did not configure (its main returned False for "
+        raise CommandError(f"{record.name} did not configure (its main returned False for "
                            "ON_CONFIGURE).")
     if not args.json:
-        print(f"configured {name}")
+        print(f"configured {record.name}")
     return 0
-
-
-def _show(type_name: str, value) -> str:
-    return ("true" if value else "false") if type_name == "bool" else str(value)
-
-
-def parse_setting(text: str, type_name: str | None, current: str | None) -> tuple[str, object]:
-    """(type, value) for a VALUE typed on the command line; CommandError if it does not fit."""
-    wanted = type_name or current
-    if wanted is None:  # guess
-        lowered = text.lower()
-        if lowered in ("true", "false"):
-            return "bool", lowered == "true"
-        try:
-            number = int(text, 10)
-        except ValueError:
-            return "string", text
-        if -2**31 <= number < 2**31:
-            return "int", number
-        if -2**63 <= number < 2**63:
-            return "int64", number
-        return "string", text
-    if wanted == "string":
-        return "string", text
-    if wanted == "bool":
-        lowered = text.lower()
-        if lowered in _TRUE or lowered in _FALSE:
-            return "bool", lowered in _TRUE
-        raise CommandError(f"{text!r} is not a bool (true or false)"
-                           + ("" if type_name else "; use --type to store another type") + ".")
-    bits = 32 if wanted == "int" else 64
-    try:
-        number = int(text, 10)
-    except ValueError:
-        number = None
-    if number is None or not -2**(bits - 1) <= number < 2**(bits - 1):
-        raise CommandError(f"{text!r} is not an {wanted} ({bits}-bit integer)"
-                           + ("" if type_name else "; use --type to store another type") + ".")
-    return wanted, number
-
-
-def cmd_config(args) -> int:
-    if args.value is not None and args.unset:
-        raise CommandError("Give either a VALUE or --unset, not both.")
-    if (args.unset or args.type) and args.key is None:
-        raise CommandError("--unset and --type need a KEY.")
-    if args.type and args.value is None:
-        raise CommandError("--type needs a VALUE to store.")
-    host = open_host(args)
-    try:
-        name = _known(host, args.guid).name
-        registry = host.registry
-        if args.key is None:
-            settings = registry.settings(args.guid)
-            if args.json:
-                print(json.dumps({"guid": args.guid, "settings": {
-                    k: {"type": t, "value": v} for k, (t, v) in settings.items()}}, indent=2))
-            elif not settings:
-                print(f"{name} has no settings")
-            else:
-                width = max(len(k) for k in settings)
-                for key, (type_name, value) in settings.items():
-                    print(f"{key:<{width}}  {type_name:<6}  {_show(type_name, value)}")
-            return 0
-        current = registry.get_setting(args.guid, args.key)
-        if args.unset:
-            if current is None:
-                raise CommandError(f"{name} has no setting {args.key!r}.")
-            registry.remove_setting(args.guid, args.key)
-            if args.json:
-                print(json.dumps({"guid": args.guid, "key": args.key, "removed": True}))
-            else:
-                print(f"removed {args.key}")
-            return 0
-        if args.value is None:
-            if current is None:
-                raise CommandError(f"{name} has no setting {args.key!r}.")
-            type_name, value = current
-            if args.json:
-                print(json.dumps({"guid": args.guid, "key": args.key, "type": type_name,
-                                  "value": value}))
-            else:
-                print(_show(type_name, value))
-            return 0
-        type_name, value = parse_setting(args.value, args.type,
-                                         None if current is None else current[0])
-        registry.set_setting(args.guid, args.key, type_name, value)
-        if args.json:
-            print(json.dumps({"guid": args.guid, "key": args.key, "type": type_name,
-                              "value": value}))
-        else:
-            print(f"{args.key} = {_show(type_name, value)} ({type_name})")
-        return 0
-    finally:
-        host.shutdown()

@@ -9,21 +9,24 @@ The application behind DCHub, DCQueue, ... is the simulated world (pyhost.world)
 replay no real-time timer runs (timer hooks come from the file, so the output is
 reproducible); timers run only for the live part. The end (``--seconds`` elapsed, the end
 of the replay, Ctrl-C or SIGTERM) is always clean: ON_UNLOAD for each plugin in reverse
-load order.
+load order; a plugin that does not return from a hook or from ON_UNLOAD cannot hold the
+process (see pyhost.cli.stopping). Host events are followed from before the start, so a
+plugin that fails to load is shown (--json) and counted among the errors of the summary.
 """
 from __future__ import annotations
 
-import json
-import signal
+import os
+import stat
 import sys
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
+from pyhost.cli import stopping
 from pyhost.cli.errors import CommandError
+from pyhost.cli.common import escape_controls
 from pyhost.host.events import Category
-from pyhost.testbench.replay import EXAMPLES
+from pyhost.host.file_checks import FileTypeError, open_regular
+from pyhost.testbench.replay import EXAMPLES, bounded_lines, dumps
 
 
 def register(subparsers, common) -> None:
@@ -31,17 +34,22 @@ def register(subparsers, common) -> None:
         "run", parents=[common], help="run the enabled plugins (timers, replayed events)",
         description="Load the enabled plugins and run them: timers fire every second until "
                     "Ctrl-C or --seconds; --replay feeds events from a JSON Lines file and "
-                    "prints one JSON line per event with what the plugins did (the plugin "
-                    "test bench; the schema is in docs/testbench.md). Plugins are unloaded "
-                    "cleanly at the end (ON_UNLOAD, reverse load order).")
+                    "prints one line per event with what the plugins did (JSON with --json; "
+                    "the plugin test bench, the schema is in docs/testbench.md). Plugins are "
+                    "unloaded cleanly at the end (ON_UNLOAD, reverse load order); a second "
+                    "Ctrl-C, or 5 s without progress, ends the process at once.")
     p.add_argument("--seconds", type=float, metavar="N",
                    help="stop after N seconds of running (after the replay, if any)")
     p.add_argument("--replay", metavar="FILE.jsonl",
                    help="events to fire, one JSON object per line ('-' reads stdin, "
                         "example:NAME a file shipped with pyhost, e.g. example:chat)")
     p.add_argument("--json", action="store_true",
-                   help="machine-readable output: effects and host events as JSON lines, "
-                        "and a final summary line")
+                   help="machine-readable output: one JSON line per replayed event, effects "
+                        "and host events as JSON lines, and a final summary line (without "
+                        "it, one readable line per event)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit with status 1 when a plugin raised an exception or failed to "
+                        "load")
     p.add_argument("--listen", metavar="[HOST:]PORT",
                    help="serve the Web API (AirDC++'s, REST and WebSocket) on this address "
                         "while running (host default 127.0.0.1; docs/web-api.md)")
@@ -53,18 +61,12 @@ def register(subparsers, common) -> None:
 
 
 def _out(record: dict) -> None:
-    sys.stdout.write(json.dumps(record) + "\n")
+    sys.stdout.write(dumps(record) + "\n")  # always valid JSON (no NaN / Infinity)
     sys.stdout.flush()
 
 
 def _describe(effect) -> str:
-    args = ", ".join(f"{k}={_short(v)}" for k, v in effect.args.items())
-    text = f"{effect.interface}.{effect.function}({args})"
-    if effect.error is not None:
-        return f"{text} failed: {effect.error}"
-    if effect.result is not None:
-        return f"{text} -> {_short(effect.result)}"
-    return text
+    return escape_controls(_describe_dict(effect.to_dict()))
 
 
 def _short(value) -> str:
@@ -72,23 +74,40 @@ def _short(value) -> str:
         return _short(next(iter(value.values())))
     if isinstance(value, str):
         return repr(value)
-    return json.dumps(value)
+    return dumps(value)
 
 
-@contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM ends the run as cleanly as Ctrl-C does."""
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-    try:
-        previous = signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _readable(record: dict) -> str:
+    """One replay output record as a line for people (``run --replay`` without --json)."""
+    if "error" in record:
+        return f"line {record['line']}: skipped: {record['error'].split(': ', 1)[-1]}"
+    if record.get("startup"):
+        head = "start-up"
+    else:
+        what = record.get("hook") or f"{record.get('action')}"
+        head = f"event {record['event']} (line {record['line']}) {what}"
+        if "handled" in record:
+            head += ": handled" if record["handled"] else ": not handled"
+        if record.get("replacement") is not None:
+            head += f", shown as {record['replacement']!r}"
+        if record.get("tags") is not None:
+            head += f", tags {dumps(record['tags'])}"
+    parts = [head] + [_describe_dict(e) for e in record.get("effects", ())]
+    parts += [f"{e.get('plugin') or 'a plugin'} raised {e['error']}"
+              + (f" in {e['hook']}" if e.get("hook") else "") for e in record.get("errors", ())]
+    parts += [f"warning: {w}" for w in record.get("warnings", ())]
+    return escape_controls("; ".join(parts))
+
+
+def _describe_dict(effect: dict) -> str:
+    """An effect in words: ``DCHub.send_message(hub='adc://h', message='pong')``."""
+    args = ", ".join(f"{k}={_short(v)}" for k, v in effect.get("args", {}).items())
+    text = f"{effect['interface']}.{effect['function']}({args})"
+    if effect.get("error") is not None:
+        return f"{text} failed: {effect['error']}"
+    if effect.get("result") is not None:
+        return f"{text} -> {_short(effect['result'])}"
+    return text
 
 
 def _replay_path(value: str) -> Path:
@@ -103,6 +122,38 @@ def _replay_path(value: str) -> Path:
     return path
 
 
+def _open_replay(value: str):
+    """The replay source: stdin for "-", else a regular file (a FIFO or a device is
+    refused before it is opened for reading: it would block or never end)."""
+    if value == "-":
+        st = os.fstat(sys.stdin.fileno())
+        null = os.stat(os.devnull)
+        if stat.S_ISCHR(st.st_mode) and not sys.stdin.isatty() \
+                and st.st_rdev != null.st_rdev:
+            raise CommandError("The standard input is a device (not a terminal, a pipe or "
+                               "a file); refusing to read events from it.")
+        return sys.stdin
+    path = _replay_path(value)
+    try:
+        return open_regular(path, "replay file", binary=False)
+    except FileTypeError as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"Cannot read {value}: {exc.strerror or exc}.") from None
+
+
+class _Tally:
+    """Plugin failures and exceptions over the whole run (from before the start), and the
+    replayed events so far (progress, for the stopper)."""
+
+    def __init__(self):
+        self.plugin_errors = 0
+        self.events = 0
+
+    def __call__(self, event) -> None:
+        self.plugin_errors += 1
+
+
 def cmd_run(args) -> int:
     from pyhost.cli.common import open_host
     from pyhost.testbench.replay import ReplayError, replay
@@ -110,69 +161,85 @@ def cmd_run(args) -> int:
     if args.seconds is not None and not 0 <= args.seconds < 10**9:
         raise CommandError(f"--seconds must be a non-negative number, not {args.seconds:g}.")
     _check_listen(args)
-    source = None
-    if args.replay is not None:
-        if args.replay == "-":
-            source = sys.stdin
-        else:
-            try:
-                source = open(_replay_path(args.replay), encoding="utf-8", errors="replace")
-            except OSError as exc:
-                raise CommandError(f"Cannot read {args.replay}: "
-                                   f"{exc.strerror or exc}.") from None
+    source = None if args.replay is None else _open_replay(args.replay)
 
+    stopper = stopping.current
+    if stopper is not None:
+        stopper.interruptible = False  # the run polls stopper.requested between events
+    should_stop = (lambda: False) if stopper is None else stopper.requested.is_set
     host = None
     server = None
     unsubscribe = []
     started = time.monotonic()
     summary = None
+    tally = _Tally()
     interrupted = False
     try:
-        with _sigterm_as_interrupt():
-            try:
-                host = open_host(args, start=True)
-                server = _start_server(host, args)
-                if args.json:
-                    unsubscribe.append(host.events.subscribe(
-                        lambda e: _out({"host_event": e.to_dict()}),
-                        Category.PLUGIN | Category.ERROR))
-                if source is not None:
-                    try:
-                        summary = replay(host, source, _out)
-                    except ReplayError as exc:
-                        raise CommandError(str(exc)) from None
-                if source is None or args.seconds is not None:
-                    _live(host, args, unsubscribe)
-            except KeyboardInterrupt:
-                interrupted = True
-            finally:
+        try:
+            host = open_host(args)
+            # Subscribed before the start: plugin_loaded / plugin_failed of the start-up.
+            unsubscribe.append(host.events.subscribe(tally, Category.ERROR))
+            if args.json:
+                unsubscribe.append(host.events.subscribe(
+                    lambda e: _out({"host_event": e.to_dict()}),
+                    Category.PLUGIN | Category.ERROR))
+            host.start()
+            server = _start_server(host, args)
+            if stopper is not None:
+                stopper.extra_progress = lambda: tally.events
+            if source is not None and not should_stop():
+                show = _out if args.json else (lambda r: print(_readable(r), flush=True))
+
+                def out(record: dict) -> None:
+                    tally.events += 1  # progress, for the stopper
+                    show(record)
                 try:
-                    if server is not None:
-                        server.stop()  # its hook subscribers go before the bus does
-                    if host is not None:
-                        host.shutdown()  # ON_UNLOAD, reverse load order (still reported)
-                finally:
-                    for stop in unsubscribe:
-                        stop()
+                    summary = replay(host, bounded_lines(source), out, should_stop)
+                except ReplayError as exc:
+                    raise CommandError(str(exc)) from None
+            if (source is None or args.seconds is not None) and not should_stop():
+                _live(host, args, unsubscribe, stopper)
+            interrupted = should_stop()
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            try:
+                if server is not None:
+                    server.stop()  # its hook subscribers go before the bus does
+                if host is not None:
+                    host.shutdown()  # ON_UNLOAD, reverse load order (still reported)
+            finally:
+                for stop in unsubscribe:
+                    stop()
     finally:
         if source is not None and source is not sys.stdin:
             source.close()
 
     elapsed = time.monotonic() - started
+    events = summary.events if summary is not None else 0
+    error_lines = summary.error_lines if summary is not None else []
+    errors = len(error_lines) + tally.plugin_errors
     if args.json:
-        record = {"seconds": round(elapsed, 3), "interrupted": interrupted}
-        if summary is not None:
-            record.update(events=summary.events, errors=summary.errors,
-                          error_lines=summary.error_lines)
-        _out({"summary": record})
-    elif interrupted:
-        print(f"pyhost: stopped after {elapsed:.1f}s", file=sys.stderr)
-    if summary is not None and summary.errors:
-        lines = ", ".join(map(str, summary.error_lines[:10]))
-        more = "" if len(summary.error_lines) <= 10 else ", ..."
-        print(f"pyhost: {summary.errors} malformed line(s) skipped (line {lines}{more}).",
+        _out({"summary": {"seconds": round(elapsed, 3), "interrupted": interrupted,
+                          "events": events, "errors": errors, "error_lines": error_lines,
+                          "plugin_errors": tally.plugin_errors}})
+    else:
+        if interrupted:
+            print(f"pyhost: stopped after {elapsed:.1f}s", file=sys.stderr)
+        if source is not None or tally.plugin_errors:
+            print(f"pyhost: {events} event(s), {errors} error(s): {len(error_lines)} "
+                  f"malformed line(s), {tally.plugin_errors} plugin error(s).",
+                  file=sys.stderr)
+    if error_lines:
+        lines = ", ".join(map(str, error_lines[:10]))
+        more = "" if len(error_lines) <= 10 else ", ..."
+        print(f"pyhost: {len(error_lines)} malformed line(s) skipped (line {lines}{more}).",
               file=sys.stderr)
         return 2
+    if args.strict and tally.plugin_errors:
+        print(f"pyhost: --strict: {tally.plugin_errors} plugin error(s) (a plugin raised or "
+              "failed to load).", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -215,8 +282,8 @@ def _start_server(host, args):
     return server
 
 
-def _live(host, args, unsubscribe) -> None:
-    """Timers until --seconds or Ctrl-C, showing what plugins do."""
+def _live(host, args, unsubscribe, stopper) -> None:
+    """Timers until --seconds or Ctrl-C / SIGTERM, showing what plugins do."""
     from pyhost.host.timers import Timer
 
     if args.json:
@@ -230,6 +297,9 @@ def _live(host, args, unsubscribe) -> None:
     timer = Timer(host.tick)
     timer.start()
     try:
-        threading.Event().wait(args.seconds)  # None: forever, until Ctrl-C
+        if stopper is None:
+            time.sleep(args.seconds if args.seconds is not None else 10**9)
+        else:
+            stopper.requested.wait(args.seconds)  # None: forever, until a signal
     finally:
         timer.stop()

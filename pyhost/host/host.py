@@ -15,9 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Iterable, Optional
 
 import platformdirs
 
@@ -29,26 +28,17 @@ from pyhost.host import plugin_files, python_loader
 from pyhost.host.events import (
     EventStream,
     PluginConfigured,
-    PluginFailed,
     PluginInstalled,
-    PluginLoaded,
     PluginLog,
     PluginRemoved,
-    PluginUnloaded,
     PluginUpdated,
     SubscriberException,
 )
 from pyhost.host.fire import StandardHooks
-from pyhost.host.loader import (
-    STATE_NAMES,
-    InspectionCache,
-    NativePlugin,
-    Plugin,
-    PluginError,
-    load_order,
-)
-from pyhost.host.plugin_core import PluginCore
-from pyhost.host.registry import PluginRecord, Registry, UnknownPluginError
+from pyhost.host.home import REGISTRY_FILE, check_home, open_registry
+from pyhost.host.lifecycle import OPENERS, Lifecycle, _Loaded, folded
+from pyhost.host.loader import InspectionCache, Plugin, PluginError
+from pyhost.host.registry import PluginRecord, UnknownPluginError
 from pyhost.host.services.app_tables import AppServices
 from pyhost.host.services.config import ConfigService
 from pyhost.host.timers import Timer, tick_ms
@@ -56,16 +46,12 @@ from pyhost.host.timers import Timer, tick_ms
 log = logging.getLogger("pyhost.host")
 
 HOST_NAME = f"pyhost {__version__}"
-REGISTRY_FILE = "registry.sqlite3"
 INSPECTION_CACHE_FILE = "inspected-binaries.json"
 
 # Every standard hook of docs/abi.md exists from the start, so plugins can bind them.
 STANDARD_HOOKS = tuple(spec.guid for spec in HOOK_SPECS)
 
-# How each kind of plugin file is opened: compiled libraries, and Python plugins (a .py
-# file, a package directory, or "entry-point:NAME" of the group pyhost.plugins).
-Opener = Callable[[str], Plugin]
-OPENERS: dict[str, Opener] = {"native": NativePlugin.open, "python": python_loader.open_plugin}
+__all__ = ["HOST_NAME", "OPENERS", "REGISTRY_FILE", "STANDARD_HOOKS", "Host", "default_home"]
 
 
 def default_home() -> Path:
@@ -74,24 +60,20 @@ def default_home() -> Path:
     return Path(env) if env else Path(platformdirs.user_data_dir("pyhost", appauthor=False))
 
 
-@dataclass
-class _Loaded:
-    plugin: Plugin
-    core: PluginCore
-    keep: list[Any] = field(default_factory=list)
+class Host(Lifecycle):
+    """A plugin host. Use it as a context manager, or call start() and shutdown().
 
-
-class Host:
-    """A plugin host. Use it as a context manager, or call start() and shutdown()."""
+    The home is refused (HomeError) when it is an empty path or a file; its registry is
+    refused when damaged (RegistryDamagedError) or when it is missing or empty while
+    packages are installed (RegistryMissingError): ``pyhost repair`` fixes both. On a
+    read-only file system the registry is opened read-only: reads work, writes refuse.
+    """
 
     def __init__(self, home: str | os.PathLike[str] | None = None, *, timers: bool = True,
                  events_maxlen: int = 10_000, app: Any = None):
-        # Absolute: plugins get paths under it (get_path), valid wherever the process goes.
-        home = Path(home).expanduser() if home is not None else default_home()
-        self.home = Path(os.path.abspath(home))
-        self.home.mkdir(parents=True, exist_ok=True)
+        self.home = check_home(home if home is not None else default_home())
         self.events = EventStream(events_maxlen)
-        self.registry = Registry(self.home / REGISTRY_FILE)
+        self.registry = open_registry(self.home)
         try:
             self.bus = Bus(host_name=HOST_NAME)
         except BaseException:
@@ -111,9 +93,14 @@ class Host:
         self.fire = StandardHooks(self)
         self._python_runtime = python_loader.attach(self)  # pyhost.host.Runtime
         self._inspected = InspectionCache(self.home / INSPECTION_CACHE_FILE)
-        self._owners: dict[tuple[str, int], PluginCore] = {}
+        self._owners: dict[tuple[str, int], Any] = {}  # handle -> its PluginCore
         self._loaded: dict[str, _Loaded] = {}  # in load order
         self._mapped_until_exit: list[_Loaded] = []
+        self._installing: set[str] = set()  # folded guids in ON_INSTALL (no row yet)
+        self._attach_records()
+        # Plugin calls (main, for a lifecycle state) that returned: a watchdog tells a busy
+        # host from a stuck one by it.
+        self.progress = 0
         self._lock = threading.RLock()
         self._timer = Timer(self.tick) if timers else None
         self._tick_buffer = ffi.new("uint64_t*")
@@ -127,16 +114,23 @@ class Host:
             self.bus.register_interface("dcpp.utils.DCUtils", utils_table())
 
     # -- running -------------------------------------------------------------------------
-    def start(self) -> None:
-        """Loads the enabled plugins (ON_LOAD, dependencies first) and starts the timers."""
+    def start(self, only: Optional[Iterable[str]] = None) -> None:
+        """Loads the enabled plugins (ON_LOAD, dependencies first) and starts the timers.
+
+        With ``only`` (guids), loads just those and the plugins they depend on, and the
+        host does not count as running (no timers, enable does not load): for a command
+        about one plugin, which must not run every other one."""
         with self._lock:
             if self.running:
                 return
             self._require_open()
             self._recover_packages()
-            self._load_enabled()
+            self._load_enabled(only)
             self._save_inspected()
+            if only is not None:
+                return
             self.running = True
+            self.registry.changed_elsewhere()  # the reference for sync_with_registry
             if self._timer is not None:
                 self._timer.start()
 
@@ -168,7 +162,10 @@ class Host:
         self.shutdown()
 
     def tick(self, now_ms: Optional[int] = None, minute: bool = False) -> None:
-        """Fires dcpp.timer.onSecond (and onMinute when ``minute``) with ``now_ms``."""
+        """Fires dcpp.timer.onSecond (and onMinute when ``minute``) with ``now_ms``, after
+        unloading plugins another process removed or disabled (sync_with_registry)."""
+        if self.running:
+            self.sync_with_registry()
         self._tick_buffer[0] = tick_ms() if now_ms is None else now_ms
         self.hooks["dcpp.timer.onSecond"].run(None, self._tick_buffer)
         if minute:
@@ -188,14 +185,27 @@ class Host:
         return list(self._loaded)
 
     def is_loaded(self, guid: str) -> bool:
-        return guid in self._loaded
+        return self._is_loaded(guid)
 
     def plugin(self, guid: str) -> PluginRecord:
-        """The registry record of an installed plugin; PluginError if there is none."""
+        """The registry record of an installed plugin (its guid in any letter case); a
+        PluginError if there is none."""
         try:
             return self.registry.get(guid)
         except UnknownPluginError:
             raise PluginError(f"No plugin with guid {guid} is installed.") from None
+
+    def declared_settings(self, guid: str) -> dict[str, tuple[str, Any]]:
+        """The settings a Python plugin declares with their defaults, ``{key: (type,
+        value)}`` ({} for a compiled plugin, or when its file cannot be imported)."""
+        record = self.plugin(guid)
+        if record.kind != "python":
+            return {}
+        try:
+            return python_loader.declared_settings(record.path)
+        except PluginError as exc:
+            log.debug("cannot read the settings %s declares: %s", record.name, exc)
+            return {}
 
     def install_dir(self, guid: str) -> Optional[Path]:
         """The directory holding an installed plugin's files."""
@@ -208,12 +218,19 @@ class Host:
             return None
 
     # -- install / update ----------------------------------------------------------------
-    def install(self, path: str | os.PathLike[str], kind: str = "native") -> PluginRecord:
+    def install(self, path: str | os.PathLike[str], kind: Optional[str] = None, *,
+                activate: bool = False) -> PluginRecord:
         """Adds a plugin file (ON_INSTALL), or updates an installed one to a higher version
         (old unloaded, settings kept, new one ON_LOAD_RUNTIME). Raises PluginError and
-        changes nothing when the file is refused."""
+        changes nothing when the file is refused. ``kind`` defaults to what the path is:
+        "python" for a .py file, a package directory or entry-point:NAME, else "native".
+        Only the plugin (and, when the host is not started, the plugins it depends on)
+        is loaded. ``activate`` loads an update of an enabled plugin even when the host is
+        not started, so that a new version that refuses to load is known now."""
         with self._lock:
             self._require_open()
+            if kind is None:
+                kind = python_loader.kind_of(path) or "native"
             plugin = self._open(kind, str(path))
             try:
                 existing = self.registry.get(plugin.meta.guid)
@@ -222,7 +239,7 @@ class Host:
             if existing is None:
                 record = self._install_new(plugin)
             else:
-                record = self._update(existing, plugin)
+                record = self._update(existing, plugin, activate)
             self._save_inspected()
             return record
 
@@ -230,11 +247,15 @@ class Host:
         meta = plugin.meta
         self._check_dependencies_loaded(plugin)
         had_settings = bool(self.registry.settings(meta.guid))
-        if not self._load(plugin, lib.ON_INSTALL):
+        self._installing.add(folded(meta.guid))
+        try:
+            failure = self._load(plugin, lib.ON_INSTALL, quiet=True)
+        finally:
+            self._installing.discard(folded(meta.guid))
+        if failure is not None:
             if not had_settings:  # leave nothing behind
                 self.registry.remove_settings(meta.guid)
-            raise PluginError(f"{meta.name} refused to install "
-                              "(its main returned False for ON_INSTALL).")
+            raise PluginError(failure.replace(" refused to load ", " refused to install "))
         try:
             record = self.registry.add(self._record(plugin))
         except BaseException:
@@ -244,7 +265,8 @@ class Host:
                          version=meta.version, path=str(plugin.path))
         return record
 
-    def _update(self, existing: PluginRecord, plugin: Plugin) -> PluginRecord:
+    def _update(self, existing: PluginRecord, plugin: Plugin, activate: bool = False
+                ) -> PluginRecord:
         meta = plugin.meta
         if meta.version <= existing.version:
             plugin.close()
@@ -257,16 +279,20 @@ class Host:
             except PluginError:
                 plugin.close()
                 raise
-        was_loaded = meta.guid in self._loaded
+        was_loaded = existing.guid in self._loaded
         if was_loaded:
-            self._unload(meta.guid, lib.ON_UNLOAD)
+            self._unload(existing.guid, lib.ON_UNLOAD)
         record = self.registry.update(self._record(plugin))
         self.events.emit(PluginUpdated, guid=meta.guid, name=meta.name,
                          old_version=existing.version, new_version=meta.version)
-        if existing.enabled and (self.running or was_loaded):
-            if not self._load(plugin, lib.ON_LOAD_RUNTIME):
-                raise PluginError(f"{meta.name} {meta.version} was installed but refused to "
-                                  "load (its main returned False for ON_LOAD_RUNTIME).")
+        if existing.enabled and (self.running or was_loaded or activate):
+            before = self.registry.settings(record.guid)
+            failure = self._load(plugin, lib.ON_LOAD_RUNTIME, quiet=True)
+            if failure is not None:
+                self.registry.replace_settings(record.guid, before)  # what it wrote, undone
+                raise PluginError(failure.replace(
+                    f"{meta.name} refused to load",
+                    f"{meta.name} {meta.version} was installed but refused to load"))
         else:
             plugin.close()
         return record
@@ -276,43 +302,47 @@ class Host:
         m = plugin.meta
         return PluginRecord(guid=m.guid, name=m.name, version=m.version, author=m.author,
                             description=m.description, website=m.website,
-                            path=str(plugin.path), kind=plugin.kind)
+                            path=str(plugin.path), kind=plugin.kind,
+                            dependencies=m.dependencies)
 
     # -- enable / disable / order / configure / remove ------------------------------------
     def enable(self, guid: str) -> None:
-        """Enables a plugin; while running it loads now (ON_LOAD_RUNTIME)."""
+        """Enables a plugin (and forgets that it crashed a host); while running it loads
+        now (ON_LOAD_RUNTIME)."""
         with self._lock:
             record = self.plugin(guid)
-            if self.running and guid not in self._loaded:
+            if self.running and not self._is_loaded(record.guid):
                 plugin = self._open(record.kind, record.path, record)
                 self._check_dependencies_loaded(plugin, close=True)
-                if not self._load(plugin, lib.ON_LOAD_RUNTIME):
-                    raise PluginError(f"{record.name} refused to load "
-                                      "(its main returned False for ON_LOAD_RUNTIME).")
+                failure = self._load(plugin, lib.ON_LOAD_RUNTIME, quiet=True)
+                if failure is not None:
+                    raise PluginError(failure)
                 self._save_inspected()
-            self.registry.set_enabled(guid, True)
+            self.registry.set_enabled(record.guid, True)
 
     def disable(self, guid: str) -> None:
-        """Disables a plugin; if loaded it is unloaded now (ON_UNLOAD)."""
+        """Disables a plugin; if loaded it is unloaded now (ON_UNLOAD). Refused while an
+        enabled plugin depends on it."""
         with self._lock:
             record = self.plugin(guid)
-            if guid in self._loaded:
+            if record.enabled:
                 self._refuse_if_needed(record, "disable")
-                self._unload(guid, lib.ON_UNLOAD)
-            self.registry.set_enabled(guid, False)
+            if record.guid in self._loaded:
+                self._unload(record.guid, lib.ON_UNLOAD)
+            self.registry.set_enabled(record.guid, False)
 
     def move(self, guid: str, direction: str) -> bool:
         """Moves a plugin "up" or "down" in the load order; False at either end."""
         if direction not in ("up", "down"):
             raise ValueError(f"direction must be 'up' or 'down', not {direction!r}")
         with self._lock:
-            self.plugin(guid)
-            return self.registry.move(guid, direction)
+            return self.registry.move(self.plugin(guid).guid, direction)
 
     def configure(self, guid: str) -> bool:
         """Sends ON_CONFIGURE to a loaded plugin; returns its answer."""
         with self._lock:
             record = self.plugin(guid)
+            guid = record.guid
             entry = self._loaded.get(guid)
             if entry is None:
                 raise PluginError(f"{record.name} is not loaded, so it cannot be configured.")
@@ -321,12 +351,18 @@ class Host:
             return result
 
     def remove(self, guid: str, keep_settings: bool = False) -> PluginRecord:
-        """Removes a plugin: ON_UNINSTALL if loaded, then its registry row (and settings,
-        unless ``keep_settings``)."""
+        """Removes a plugin: ON_UNINSTALL, then its registry row (and settings, unless
+        ``keep_settings``). An enabled plugin that is not loaded is loaded for that
+        (ON_LOAD, with what it depends on); a disabled one, or one that crashed a host,
+        is removed without running it. Refused while an enabled plugin depends on it."""
         with self._lock:
             record = self.plugin(guid)
-            if guid in self._loaded:
+            guid = record.guid
+            if record.enabled:
                 self._refuse_if_needed(record, "remove")
+            if guid not in self._loaded and record.enabled and not self.running:
+                self._load_enabled(only=[guid])  # a crashed one is skipped here
+            if guid in self._loaded:
                 self._unload(guid, lib.ON_UNINSTALL)
             removed = self.registry.remove(guid, keep_settings=keep_settings)
             self.events.emit(PluginRemoved, guid=guid, name=record.name,
@@ -334,124 +370,10 @@ class Host:
             return removed
 
     def _refuse_if_needed(self, record: PluginRecord, action: str) -> None:
-        needers = [e.plugin.meta.name for g, e in self._loaded.items()
-                   if record.guid in e.plugin.meta.dependencies]
+        needers = [n for n in self._dependents(record) if n != record.name]
         if needers:
-            raise PluginError(f"Cannot {action} {record.name}: loaded plugin(s) "
+            raise PluginError(f"Cannot {action} {record.name}: enabled plugin(s) "
                               f"{', '.join(needers)} depend on it; disable them first.")
-
-    # -- loading machinery ---------------------------------------------------------------
-    def _open(self, kind: str, path: str, record: Optional[PluginRecord] = None) -> Plugin:
-        """Opens a plugin file; with ``record``, refuses a file that is another plugin."""
-        opener = OPENERS.get(kind)
-        if opener is None:
-            raise PluginError(f"{path}: unknown plugin kind {kind!r}.")
-        try:
-            plugin = opener(path, inspected=self._inspected) if kind == "native" \
-                else opener(path)
-            if record is not None and plugin.meta.guid != record.guid:
-                plugin.close()
-                raise PluginError(
-                    f"{path} reports the guid {plugin.meta.guid}, but it is installed as "
-                    f"{record.name} ({record.guid}); the file was replaced, so reinstall it.")
-        except PluginError as exc:
-            self.events.emit(PluginFailed, guid=record and record.guid, name=None,
-                             path=str(path), reason=str(exc))
-            raise
-        return plugin
-
-    def _save_inspected(self) -> None:
-        """Persists the inspection cache for the installed plugins' files only."""
-        self._inspected.save(r.path for r in self.registry.plugins())
-
-    def _check_dependencies_loaded(self, plugin: Plugin, close: bool = True) -> None:
-        missing = [d for d in plugin.meta.dependencies if d not in self._loaded]
-        if missing:
-            if close:
-                plugin.close()
-            reason = (f"{plugin.meta.name} depends on {', '.join(missing)}, "
-                      "which is not loaded.")
-            self.events.emit(PluginFailed, guid=plugin.meta.guid, name=plugin.meta.name,
-                             path=str(plugin.path), reason=reason)
-            raise PluginError(reason)
-
-    def _load_enabled(self) -> None:
-        opened: list[Plugin] = []
-        for record in self.registry.plugins():
-            if not record.enabled or record.guid in self._loaded:
-                continue
-            try:
-                opened.append(self._open(record.kind, record.path, record))
-            except PluginError as exc:
-                log.error("%s", exc)
-        order, blocked = load_order(opened, available=self._loaded)
-        for plugin in opened:
-            reason = blocked.get(plugin.meta.guid)
-            if reason is not None:
-                plugin.close()
-                self._fail(plugin, f"{plugin.meta.name} cannot load: {reason}.")
-        for plugin in order:
-            unmet = [d for d in plugin.meta.dependencies if d not in self._loaded]
-            if unmet:
-                plugin.close()
-                self._fail(plugin, f"{plugin.meta.name} cannot load: it depends on "
-                                   f"{', '.join(unmet)}, which failed to load.")
-                continue
-            self._load(plugin, lib.ON_LOAD)
-
-    def _fail(self, plugin: Plugin, reason: str) -> None:
-        log.error("%s", reason)
-        self.events.emit(PluginFailed, guid=plugin.meta.guid, name=plugin.meta.name,
-                         path=str(plugin.path), reason=reason)
-
-    def _load(self, plugin: Plugin, state: int) -> bool:
-        """Calls main for a load state; on False the library is closed and it is reported."""
-        meta = plugin.meta
-        core = PluginCore(self.bus, meta.name, lambda msg, m=meta: self._on_plugin_log(m, msg),
-                          self._owners)
-        entry = _Loaded(plugin, core)
-        self._loaded[meta.guid] = entry
-        self.bus.set_plugin_present(meta.guid, True)
-        try:
-            ok = plugin.main(state, core.core, None)
-        except Exception as exc:  # a Python plugin's main may raise
-            log.exception("%s raised in %s", meta.name, STATE_NAMES[state])
-            ok = False
-            reason = f"{meta.name} raised {exc!r} in {STATE_NAMES[state]}."
-        else:
-            reason = (f"{meta.name} refused to load "
-                      f"(its main returned False for {STATE_NAMES[state]}).")
-        if not ok:
-            del self._loaded[meta.guid]
-            self.bus.set_plugin_present(meta.guid, False)
-            core.release_leftovers()
-            plugin.close()
-            self._fail(plugin, reason)
-            return False
-        self.events.emit(PluginLoaded, guid=meta.guid, name=meta.name, version=meta.version,
-                         state=STATE_NAMES[state])
-        return True
-
-    def _unload(self, guid: str, state: int, report: bool = True) -> None:
-        entry = self._loaded.pop(guid)
-        meta = entry.plugin.meta
-        try:
-            ok = entry.plugin.main(state, None, None)
-        except Exception:
-            log.exception("%s raised in %s", meta.name, STATE_NAMES[state])
-            ok = False
-        self.bus.set_plugin_present(guid, False)
-        if ok:
-            leftovers = entry.core.release_leftovers()
-            if leftovers:
-                log.warning("%s left %s behind at unload; released them", meta.name,
-                            " and ".join(leftovers))
-            entry.plugin.close()
-        else:
-            # "I cannot be unloaded at runtime": keep it mapped until the host shuts down.
-            self._mapped_until_exit.append(entry)
-        if report:
-            self.events.emit(PluginUnloaded, guid=guid, name=meta.name, kept_mapped=not ok)
 
     # -- event sinks ---------------------------------------------------------------------
     def _on_plugin_log(self, meta, message: str) -> None:
@@ -472,6 +394,7 @@ class Host:
         files are replaced. Returns False when it refused and stays mapped until shutdown,
         True otherwise (also when it was not loaded)."""
         with self._lock:
+            guid = next((g for g in self._loaded if folded(g) == folded(guid)), guid)
             entry = self._loaded.get(guid)
             if entry is None:
                 return True

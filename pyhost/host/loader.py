@@ -15,13 +15,11 @@ from typing import Any, Iterable, Protocol, Sequence
 from pyhost.abi._ffi import ffi, lib
 from pyhost.abi.meta import API_VERSION, STATE_NAMES, PluginMeta
 from pyhost.host import binary
+from pyhost.host.errors import PluginError
+from pyhost.host.file_checks import check_regular, open_regular
 
 __all__ = ["API_VERSION", "STATE_NAMES", "InspectionCache", "NativePlugin", "Plugin",
            "PluginError", "PluginMeta", "load_order"]
-
-
-class PluginError(Exception):
-    """A plugin could not be opened, loaded or changed; the message is one sentence."""
 
 
 class Plugin(Protocol):
@@ -60,7 +58,7 @@ class NativePlugin:
         passed the inspection before and has not changed since is not parsed again."""
         path = Path(path).resolve()
         name = path.name
-        if not path.is_file():
+        if check_regular(path, "plugin") is None:
             raise PluginError(f"{path}: no such plugin file.")
         if inspected is None or not inspected.passed(path):
             try:
@@ -111,12 +109,28 @@ class InspectionCache:
     def __init__(self, path: Path):
         self._path = path
         self._dirty = False
+        self._passed = self._read(path)
+
+    #: A cache larger than this is damage (a real one holds ~100 bytes per plugin).
+    MAX_BYTES = 4 << 20
+
+    @classmethod
+    def _read(cls, path: Path) -> dict[str, tuple]:
+        """The cache's entries; a missing or damaged file (whatever the damage: not JSON,
+        nested thousands deep, huge, not a file at all) is an empty cache."""
         try:
-            loaded = json.loads(path.read_text())
-            self._passed = {k: tuple(v) for k, v in loaded.items()} \
-                if isinstance(loaded, dict) else {}
-        except (OSError, ValueError, TypeError):
-            self._passed = {}
+            with open_regular(path, "cache") as f:
+                text = f.read(cls.MAX_BYTES + 1)
+            if len(text) > cls.MAX_BYTES:
+                return {}
+            loaded = json.loads(text)
+            if not isinstance(loaded, dict):
+                return {}
+            return {k: tuple(v) for k, v in loaded.items()
+                    if isinstance(k, str) and isinstance(v, list) and len(v) == 4
+                    and all(isinstance(x, int) for x in v)}
+        except Exception:  # RecursionError, MemoryError-free ValueErrors, OSError...
+            return {}
 
     @staticmethod
     def _signature(path: Path) -> tuple:

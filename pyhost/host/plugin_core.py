@@ -18,6 +18,7 @@ import logging
 from typing import Any, Callable
 
 from pyhost.abi._ffi import ffi, lib
+from pyhost.abi.interrupts import redeliver
 from pyhost.abi.bus import Bus
 from pyhost.host.services.log import GUID as LOG_GUID
 from pyhost.host.services.log import VERSION as LOG_VERSION
@@ -46,6 +47,7 @@ class PluginCore:
         # Shared by all plugins of a host: whoever releases a handle, its owner forgets it.
         self._owners = owners
         self._callbacks: list[Any] = []
+        self._hook_of: dict[int, str] = {}  # subscription address -> hook guid
 
         native_core, native_hooks = bus.core, bus.hooks_table
         self.hooks = ffi.new("DCHooks*")
@@ -69,6 +71,9 @@ class PluginCore:
 
     def _cb(self, ctype: str, fn: Callable):
         def on_error(exc_type, exc, tb):
+            if issubclass(exc_type, KeyboardInterrupt):
+                redeliver()  # never swallowed: raised again once C returns
+                return None
             log.error("%s: %s failed", self.name, fn.__name__.lstrip("_"),
                       exc_info=(exc_type, exc, tb))
         cb = ffi.callback(ctype, fn, onerror=on_error)
@@ -146,6 +151,8 @@ class PluginCore:
     def _bind(self, guid, proc, common):
         handle = lib.phn_bind_hook(self._bus, guid, proc, common)
         self._own("subscription", handle)
+        if handle != ffi.NULL:
+            self._hook_of[_addr(handle)] = ffi.string(guid).decode("utf-8", "replace")
         return handle
 
     def _release(self, handle):
@@ -157,7 +164,14 @@ class PluginCore:
                           "already, or never bound)")
             return 0
         self._disown("subscription", handle)
+        self._hook_of.pop(_addr(handle), None)
         return left[0]
+
+    def subscribed_hooks(self) -> set[str]:
+        """The hooks this plugin holds subscriptions to (to name a stuck subscriber)."""
+        mine = {key[1] for key, owner in list(self._owners.items())
+                if owner is self and key[0] == "subscription"}
+        return {guid for addr, guid in list(self._hook_of.items()) if addr in mine}
 
     # -- cleanup -------------------------------------------------------------------------
     def release_leftovers(self) -> list[str]:
@@ -170,6 +184,7 @@ class PluginCore:
                 del self._owners[key]
                 counts[kind] = counts.get(kind, 0) + 1
                 if kind == "subscription":
+                    self._hook_of.pop(key[1], None)
                     lib.phn_release_hook(ffi.cast("subsHandle", key[1]))
                 elif kind == "hook":
                     lib.phn_destroy_hook(ffi.cast("hookHandle", key[1]))

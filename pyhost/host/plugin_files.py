@@ -53,6 +53,21 @@ def plugins_root(home: Path) -> Path:
     return home / PATH_DIRS[lib.PATH_USER_LOCAL] / PLUGINS_DIR
 
 
+def installed_package_dirs(root: Path) -> list[Path]:
+    """The ``Plugins/{UUID}`` directories (as install creates them) that hold at least one
+    version directory, sorted; [] when there are none or they cannot be read."""
+    found = []
+    try:
+        for package_dir in sorted(root.iterdir()):
+            if is_guid(package_dir.name) and not package_dir.is_symlink() \
+                    and package_dir.is_dir() \
+                    and any(v.is_dir() and not v.is_symlink() for v in package_dir.iterdir()):
+                found.append(package_dir)
+    except OSError:
+        return found
+    return found
+
+
 def recover(home: Path, registry: Registry) -> list[Path]:
     """Removes what interrupted package operations left: the staging area, and the version
     directories under ``Plugins/{UUID}/`` that no registry row points into (unless the
@@ -61,8 +76,8 @@ def recover(home: Path, registry: Registry) -> list[Path]:
     process holds the package lock. Never raises."""
     root = plugins_root(home)
     removed: list[Path] = []
-    if not root.is_dir():
-        return removed
+    if not root.is_dir() or (registry.created and not len(registry)):
+        return removed  # a registry created just now accounts for nothing: never judge
     try:
         with HomeLock(home, blocking=False) as lock:
             if not lock.acquired:

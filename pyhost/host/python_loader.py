@@ -48,14 +48,30 @@ from typing import Any, Optional
 from pyhost.abi._ffi import lib
 from pyhost.abi.interfaces import ExportedTable, export
 from pyhost.abi.runtime import HostRuntime
+from pyhost.host.file_checks import check_regular
 from pyhost.host.loader import PluginError, PluginMeta
 from pyhost.plugin import Plugin
+from pyhost.plugin.settings import Int64
 
 ENTRY_POINT_GROUP = "pyhost.plugins"
 ENTRY_POINT_PREFIX = "entry-point:"
 KIND = "python"
 
 _counter = itertools.count(1)
+# Module name -> the name of the Python plugin it belongs to, kept after the plugin is
+# closed: a thread a plugin left running is named by its code's module.
+_module_plugins: dict[str, str] = {}
+
+
+def plugin_of_module(module_name: str) -> Optional[str]:
+    """The name of the Python plugin whose code lives in ``module_name`` (or a submodule
+    of it), or None."""
+    while module_name:
+        name = _module_plugins.get(module_name)
+        if name is not None:
+            return name
+        module_name = module_name.rpartition(".")[0]
+    return None
 
 
 class PythonPlugin:
@@ -98,6 +114,7 @@ def open_plugin(spec: str | os.PathLike[str]) -> PythonPlugin:
     if text.startswith(ENTRY_POINT_PREFIX):
         return open_entry_point(text[len(ENTRY_POINT_PREFIX):])
     path = Path(text).expanduser().resolve()
+    check_regular(path, "Python plugin", directory_ok=True)  # a FIFO would block the import
     if path.is_dir():
         entry, package = path / "__init__.py", path
         if not entry.is_file():
@@ -120,6 +137,7 @@ def open_plugin(spec: str | os.PathLike[str]) -> PythonPlugin:
     except BaseException:
         _forget(module_name)
         raise
+    _module_plugins[module_name] = plugin.meta.name
     return PythonPlugin(path, plugin, (module_name,))
 
 
@@ -205,9 +223,32 @@ def open_entry_point(name: str) -> PythonPlugin:
     module = obj if isinstance(obj, ModuleType) else sys.modules.get(matches[0].module)
     if module is not None:
         plugin.collect(vars(module))  # the @hook functions of the entry point's module
+        _module_plugins[module.__name__] = plugin.meta.name
     if plugin.loaded:
         raise PluginError(f"{plugin.meta.name} ({label}) is already loaded in this process.")
     return PythonPlugin(Path(label), plugin)
+
+
+def declared_settings(spec: str | os.PathLike[str]) -> dict[str, tuple[str, Any]]:
+    """The settings a Python plugin declares (``Plugin(settings={...})``) as
+    ``{key: (type, default)}`` in the registry's type names; its module is imported, its
+    main is not called."""
+    opened = open_plugin(spec)
+    try:
+        return {key: (_setting_type(value), value)
+                for key, value in opened.plugin.settings.defaults.items()}
+    finally:
+        opened.close()
+
+
+def _setting_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, Int64):
+        return "int64"
+    if isinstance(value, int):
+        return "int" if -2**31 <= value < 2**31 else "int64"
+    return "string"
 
 
 def kind_of(spec: str | os.PathLike[str]) -> Optional[str]:
@@ -232,8 +273,9 @@ class _Runtime(HostRuntime):
     def report_exception(self, guid, name, where, what, error, traceback):
         from pyhost.host.events import PluginFailed, SubscriberException
         host = self._host()
-        logging.getLogger(f"pyhost.plugin.{name}").error(
-            "%s raised %s (in %s)\n%s", what, error, where, traceback)
+        logger = logging.getLogger(f"pyhost.plugin.{name}")
+        logger.error("%s raised %s (in %s)", what, error, where)
+        logger.debug("%s", traceback)  # shown with --debug
         if host is None:
             return
         if where and where.startswith("ON_"):

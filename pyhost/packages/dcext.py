@@ -37,13 +37,13 @@ builds packages. This module ties them together and describes what a valid packa
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Union
 
 from pyhost.host import binary
 from pyhost.host.binary import PLATFORMS, BinaryError, BinaryInfo
+from pyhost.host.file_checks import FileTypeError, open_regular
 from pyhost.host.plugin_files import is_guid
 from pyhost.packages.manifest import API_VERSION, INFO_XML, SCHEMA_PATH, Info, parse_info
 from pyhost.packages.python_package import is_python_entry, python_entry, python_source
@@ -256,17 +256,16 @@ def read_package(source: Source, *, limits: Optional[Limits] = None,
 
 def _read_file(path: Path, label: str, limits: Limits) -> bytes:
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, "package") as f:  # never blocks on a FIFO or a device
             st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise InvalidPackageError(f"{label}: not a regular file.", "not-file")
             if st.st_size > limits.max_package_size:
                 raise InvalidPackageError(
                     f"{label}: the file is {st.st_size} bytes; the limit for a package is "
                     f"{limits.max_package_size}.", "package-size")
             data = f.read(limits.max_package_size + 1)
-    except IsADirectoryError:
-        raise InvalidPackageError(f"{label}: not a regular file.", "not-file") from None
+    except FileTypeError as exc:
+        raise InvalidPackageError(f"{label}: not a regular file ({exc.kind}).",
+                                  "not-file") from None
     except OSError as exc:
         raise InvalidPackageError(f"{label}: cannot be read ({exc.strerror or exc}).",
                                   "unreadable") from None

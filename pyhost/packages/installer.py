@@ -39,6 +39,7 @@ Rules:
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -50,6 +51,7 @@ from typing import TYPE_CHECKING, Optional, Union
 
 from pyhost.host import plugin_files as files
 from pyhost.host.events import PluginUpdated
+from pyhost.host.file_checks import FileTypeError, open_regular
 from pyhost.host.loader import NativePlugin, PluginError, PluginMeta
 from pyhost.host.plugin_files import recover
 from pyhost.host.registry import PluginRecord, UnknownPluginError
@@ -64,6 +66,10 @@ __all__ = ["InstallResult", "PackageError", "install", "is_package", "plugins_ro
            "recover", "remove"]
 
 log = logging.getLogger("pyhost.packages")
+
+# Written into each installed version directory: which package, and which file of it is
+# the plugin, so that `pyhost repair` can rebuild a lost registry row from the disk alone.
+INSTALL_NOTE = ".pyhost-install.json"
 
 
 
@@ -113,8 +119,12 @@ def is_package(path: Union[str, os.PathLike]) -> bool:
     if path.suffix.lower() == ".dcext":
         return True
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, "plugin") as f:  # FileTypeError for a FIFO, a device...
             return f.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+    except FileTypeError:
+        if path.is_dir():
+            return False
+        raise
     except OSError:
         return False
 
@@ -124,12 +134,14 @@ def is_package(path: Union[str, os.PathLike]) -> bool:
 
 
 def install(host: "Host", source: Union[str, os.PathLike, bytes, Package], *,
-            limits: Optional[Limits] = None, name: Optional[str] = None) -> InstallResult:
+            limits: Optional[Limits] = None, name: Optional[str] = None,
+            activate: bool = False) -> InstallResult:
     """Installs a package, or updates the installed plugin with its UUID to a higher version.
 
     ``source`` is a path, the package's bytes, or a :class:`~pyhost.dcext.Package` already
     read. Raises :class:`pyhost.dcext.InvalidPackageError` / ``IncompatiblePackageError``
     (nothing written), or :class:`PackageError` (refused, or failed and rolled back).
+    ``activate``: see Host.install (an update is loaded even on a host not started).
     """
     package = source if isinstance(source, Package) else \
         dcext.read_package(source, limits=limits, name=name)
@@ -139,7 +151,7 @@ def install(host: "Host", source: Union[str, os.PathLike, bytes, Package], *,
     created = [d for d in (root.parent, root) if not d.exists()]
     with files.HomeLock(host.home):
         try:
-            return _install_locked(host, package, selection, root)
+            return _install_locked(host, package, selection, root, activate)
         finally:
             files.clean_staging(root)
             for directory in reversed(created):  # only if nothing got installed
@@ -150,18 +162,24 @@ def install(host: "Host", source: Union[str, os.PathLike, bytes, Package], *,
 
 
 def _install_locked(host: "Host", package: Package, selection: Selection,
-                    root: Path) -> InstallResult:
+                    root: Path, activate: bool = False) -> InstallResult:
     files.checkpoint("locked")
     existing = _installed(host, package.uuid)  # again: another process may have won
     _refuse_same_or_lower(package, existing)
-    staging = _extract(root, package, selection)
+    package_dir = root / (existing.guid if existing is not None else package.uuid)
+    version_dir = package_dir / f"{package.version}-{secrets.token_hex(4)}"
+    try:
+        staging = _extract(root, package, selection)
+    except OSError as exc:
+        raise _write_failure(package, exc) from None
     files.checkpoint("extracted")
-    version_dir = root / package.uuid / f"{package.version}-{secrets.token_hex(4)}"
     try:
         version_dir.parent.mkdir(exist_ok=True)
         os.rename(staging, version_dir)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _write_failure(package, exc) from None
         raise
     files.fsync_dir(version_dir.parent)
     files.fsync_dir(staging.parent)
@@ -175,7 +193,7 @@ def _install_locked(host: "Host", package: Package, selection: Selection,
         if existing is None:
             result = _install_new(host, package, selection, library)
         else:
-            result = _update(host, package, selection, library, existing, meta)
+            result = _update(host, package, selection, library, existing, meta, activate)
     except BaseException:
         files.discard_unless_referenced(host.registry, root, version_dir)
         raise
@@ -185,6 +203,13 @@ def _install_locked(host: "Host", package: Package, selection: Selection,
         if old_dir is not None and old_dir != version_dir.resolve():
             files.discard_unless_referenced(host.registry, root, old_dir)
     return result
+
+
+def _write_failure(package: Package, exc: OSError) -> PackageError:
+    """A file system refusal while writing the package's files, as one sentence."""
+    reason = (exc.strerror or str(exc)).lower()
+    return PackageError(f"{package.label}: its files cannot be written ({reason}); nothing "
+                        "was installed.")
 
 
 def _installed(host: "Host", guid: str) -> Optional[PluginRecord]:
@@ -241,7 +266,8 @@ def _install_new(host: "Host", package: Package, selection: Selection,
 
 
 def _update(host: "Host", package: Package, selection: Selection, library: Path,
-            existing: PluginRecord, meta: PluginMeta) -> InstallResult:
+            existing: PluginRecord, meta: PluginMeta, activate: bool = False
+            ) -> InstallResult:
     guid = existing.guid
     was_loaded = host.is_loaded(guid)
     gone = host.unload(guid) if was_loaded else True
@@ -258,7 +284,7 @@ def _update(host: "Host", package: Package, selection: Selection, library: Path,
         return InstallResult("pending", record, package, selection, library.parent,
                              existing.version, False)
     try:
-        record = host.install(library, kind=_kind(library))
+        record = host.install(library, kind=_kind(library), activate=activate)
     except BaseException as exc:
         _restore(host, existing, was_loaded)
         if isinstance(exc, PluginError):
@@ -332,6 +358,14 @@ def _extract(root: Path, package: Package, selection: Selection) -> Path:
                 f.flush()
                 os.fsync(f.fileno())
             files.checkpoint("extract-file")
+        note = {"uuid": package.uuid, "name": package.name, "version": package.version,
+                "platform": selection.platform, "library": selection.library}
+        if INSTALL_NOTE not in selection.files:  # a package's own file of that name wins
+            fd = os.open(staging / INSTALL_NOTE, flags, 0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(note, f)
+                f.flush()
+                os.fsync(f.fileno())
         for directory in sorted(d for d in directories if d.is_relative_to(staging)):
             files.fsync_dir(directory)
     except BaseException:

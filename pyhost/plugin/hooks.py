@@ -3,7 +3,8 @@
 A subscriber is called through one compiled trampoline (``_pyhost_plugin_hook``, a cffi
 ``def_extern``): it builds the typed views of the object and data lazily, calls the function,
 and turns its result into the C answer. An exception never unwinds into C: it is reported
-through the plugin and counts as not handled.
+through the plugin and counts as not handled (a KeyboardInterrupt is raised again in the
+main thread once C returns: Ctrl-C is never swallowed).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, Callable, Optional
 
 from pyhost.abi._ffi import ffi
 from pyhost.abi.bus import BREAK, HANDLED
+from pyhost.abi.interrupts import redeliver
 from pyhost.abi.hook_specs import SPECS as STANDARD_HOOK_SPECS
 from pyhost.abi.views import (
     CommandData,
@@ -180,6 +182,8 @@ def _pyhost_plugin_hook(obj, data, common, brk):
                 d._c = None
                 d._owner = sub
             result = sub.fn(o, d)
+    except KeyboardInterrupt:  # never swallowed: raised again once C returns
+        return redeliver()
     except BaseException as exc:  # never unwind into C
         sub.plugin._report(sub.guid, _name_of(sub.fn), exc)
         return 0

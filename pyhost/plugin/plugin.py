@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from pyhost.abi._ffi import ffi, lib
 from pyhost.abi.bus import BREAK, HANDLED
+from pyhost.abi.interrupts import redeliver
 from pyhost.abi.interfaces import (
     BoundTable,
     ExportedTable,
@@ -275,6 +276,8 @@ class Plugin(PerEntity):
         def command(name_c):
             try:
                 fn(text(name_c))
+            except KeyboardInterrupt:
+                redeliver()
             except BaseException as exc:  # never unwind into C
                 plugin._report("dcpp.ui.DCUI", f"command {name!r}", exc)
 
@@ -392,6 +395,8 @@ class Plugin(PerEntity):
             def default_proc(obj, data, common, brk):
                 try:
                     return 1 if fn(obj if obj else None, data if data else None) else 0
+                except KeyboardInterrupt:
+                    return redeliver()
                 except BaseException as exc:
                     plugin._report(created.guid, _name_of(fn), exc)
                     return 0

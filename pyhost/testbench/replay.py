@@ -14,26 +14,42 @@ arguments and result) and the plugins' DCLog lines::
      "effects": [{"interface": "DCHub", "function": "send_message", "args": {...}}],
      "log": [{"plugin": "App demo", "message": "..."}]}
 
-A malformed line is reported as ``{"line": N, "error": "..."}`` and skipped; the run goes on.
+A malformed line is reported as ``{"line": N, "error": "..."}`` and skipped; the run goes on,
+whatever the damage: not JSON, nested too deeply, an integer too long to convert, text that
+is not valid Unicode (a lone surrogate), NaN or Infinity (not JSON either), a line longer
+than :data:`MAX_LINE` characters. An exception a plugin raises during an event, or a plugin
+failing, is listed in that event's ``"errors"``.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable
 
 from pyhost.abi.hook_specs import HookSpec, spec
-from pyhost.app.application import ProtocolType
-from pyhost.host.events import Category, PluginLog
+from pyhost.host.events import Category, PluginFailed, PluginLog, SubscriberException
+from pyhost.testbench.replay_forms import (
+    MAX_LINE,
+    LineError,
+    TooLong,
+    _expect,
+    _keys,
+    _str,
+    bounded_lines,
+    parse_bytes,
+    parse_connection,
+    parse_hub,
+    parse_line,
+    parse_queue_item,
+    parse_udp,
+    parse_user,
+)
 
 SCHEMA = "pyhost-replay"
 VERSION = 1
 
-_PROTOCOLS = {"adc": ProtocolType.ADC, "nmdc": ProtocolType.NMDC, "dht": ProtocolType.DHT}
 _EVENT_KEYS = {"v", "hook", "object", "data", "id"}
 _ACTION_KEYS = {"v", "action", "guid", "name", "id"}
 
@@ -46,144 +62,13 @@ class ReplayError(Exception):
     """The replay cannot go on at all (e.g. a header asking for an unknown schema version)."""
 
 
-class LineError(ValueError):
-    """One line is malformed; it is reported and skipped."""
-
-
 @dataclass
 class ReplaySummary:
     events: int = 0
-    errors: int = 0
+    errors: int = 0          # malformed lines (reported and skipped)
     lines: int = 0
     error_lines: list[int] = field(default_factory=list)
-
-
-# ---- validating the JSON forms ---------------------------------------------------------------
-
-def _expect(cond: bool, message: str) -> None:
-    if not cond:
-        raise LineError(message)
-
-
-def _str(d: Mapping, key: str, what: str, required: bool = False) -> Optional[str]:
-    value = d.get(key)
-    if value is None:
-        _expect(not required, f"{what} needs {key!r}")
-        return None
-    _expect(isinstance(value, str), f"{what}: {key!r} must be a string")
-    return value
-
-
-def _int(d: Mapping, key: str, what: str, lo: int = 0, hi: int = 2**64 - 1) -> Optional[int]:
-    value = d.get(key)
-    if value is None:
-        return None
-    _expect(isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi,
-            f"{what}: {key!r} must be an integer from {lo} to {hi}")
-    return value
-
-
-def _bool(d: Mapping, key: str, what: str) -> Optional[bool]:
-    value = d.get(key)
-    if value is None:
-        return None
-    _expect(isinstance(value, bool), f"{what}: {key!r} must be true or false")
-    return value
-
-
-def _protocol(d: Mapping, what: str) -> Optional[ProtocolType]:
-    value = d.get("protocol")
-    if value is None:
-        return None
-    if isinstance(value, str) and value.lower() in _PROTOCOLS:
-        return _PROTOCOLS[value.lower()]
-    _expect(isinstance(value, int) and not isinstance(value, bool) and value in (0, 1, 2),
-            f"{what}: protocol must be \"adc\", \"nmdc\" or \"dht\"")
-    return ProtocolType(value)
-
-
-def _keys(d: Mapping, allowed: set[str], what: str) -> None:
-    unknown = sorted(set(d) - allowed)
-    if unknown:
-        raise LineError(f"{what}: unknown field {unknown[0]!r}")
-
-
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-def parse_hub(value: Any, what: str = "the hub") -> dict | str:
-    if isinstance(value, str):
-        _expect(bool(value), f"{what}: the url is empty")
-        return value
-    _expect(isinstance(value, dict), f"{what} must be a url or an object with a url")
-    _keys(value, {"url", "ip", "port", "protocol", "is_op", "is_secure"}, what)
-    return _drop_none({"url": _str(value, "url", what, required=True),
-                       "ip": _str(value, "ip", what),
-                       "port": _int(value, "port", what, 0, 65535),
-                       "protocol": _protocol(value, what),
-                       "is_op": _bool(value, "is_op", what),
-                       "is_secure": _bool(value, "is_secure", what)})
-
-
-def parse_user(value: Any, what: str = "the user") -> dict | str:
-    if isinstance(value, str):
-        _expect(bool(value), f"{what}: the nick is empty")
-        return value
-    _expect(isinstance(value, dict), f"{what} must be a nick or an object with a nick or cid")
-    _keys(value, {"nick", "cid", "hub", "hub_url", "sid", "protocol", "is_op"}, what)
-    fields = _drop_none({"nick": _str(value, "nick", what), "cid": _str(value, "cid", what),
-                         "hub_url": _str(value, "hub", what) or _str(value, "hub_url", what),
-                         "sid": _int(value, "sid", what, 0, 2**32 - 1),
-                         "protocol": _protocol(value, what),
-                         "is_op": _bool(value, "is_op", what)})
-    _expect("nick" in fields or "cid" in fields, f"{what} needs a nick or a cid")
-    return fields
-
-
-def parse_connection(value: Any, what: str = "the connection") -> dict:
-    _expect(isinstance(value, dict), f"{what} must be an object with an ip")
-    _keys(value, {"ip", "port", "protocol", "is_op", "is_secure", "user"}, what)
-    fields = _drop_none({"ip": _str(value, "ip", what, required=True),
-                         "port": _int(value, "port", what, 0, 65535),
-                         "protocol": _protocol(value, what),
-                         "is_op": _bool(value, "is_op", what),
-                         "is_secure": _bool(value, "is_secure", what)})
-    if value.get("user") is not None:
-        fields["user"] = parse_user(value["user"], f"{what}'s user")
-    return fields
-
-
-def parse_udp(value: Any, what: str = "the UDP endpoint") -> dict:
-    _expect(isinstance(value, dict), f"{what} must be an object with an ip and a port")
-    _keys(value, {"ip", "port"}, what)
-    return {"ip": _str(value, "ip", what, required=True),
-            "port": _int(value, "port", what, 0, 65535) or 0}
-
-
-def parse_queue_item(value: Any, what: str = "the queue item") -> dict | str:
-    if isinstance(value, str):
-        _expect(bool(value), f"{what}: the target is empty")
-        return value
-    _expect(isinstance(value, dict), f"{what} must be a target or an object with a target")
-    _keys(value, {"target", "hash", "size", "location", "is_file_list"}, what)
-    return _drop_none({"target": _str(value, "target", what, required=True),
-                       "hash": _str(value, "hash", what),
-                       "size": _int(value, "size", what),
-                       "location": _str(value, "location", what),
-                       "is_file_list": _bool(value, "is_file_list", what)})
-
-
-def parse_bytes(value: Any, what: str = "the data") -> bytes:
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    _expect(isinstance(value, dict) and set(value) == {"base64"} and
-            isinstance(value["base64"], str),
-            f"{what} must be a string or {{\"base64\": \"...\"}}")
-    try:
-        return base64.b64decode(value["base64"], validate=True)
-    except (binascii.Error, ValueError):
-        raise LineError(f"{what}: invalid base64") from None
+    plugin_errors: int = 0   # exceptions raised and failures of plugins during the replay
 
 
 # ---- the replay ------------------------------------------------------------------------------
@@ -196,55 +81,71 @@ class Replay:
         self.out = out
         self.summary = ReplaySummary()
         self._log: list[dict] = []
+        self._errors: list[dict] = []
         self._log_lock = threading.Lock()
         self._version_seen = False
 
     # -- capture ---------------------------------------------------------------------------
-    def _on_log(self, event) -> None:
-        if isinstance(event, PluginLog):
-            with self._log_lock:
+    def _on_event(self, event) -> None:
+        with self._log_lock:
+            if isinstance(event, PluginLog):
                 self._log.append({"plugin": event.name, "message": event.message})
+            elif isinstance(event, SubscriberException):
+                self._errors.append({"plugin": event.plugin, "hook": event.hook,
+                                     "subscriber": event.subscriber, "error": event.error})
+            elif isinstance(event, PluginFailed):
+                self._errors.append({"plugin": event.name, "error": event.reason})
 
-    def _collect(self) -> tuple[list[dict], list[dict], list[str]]:
+    def _collect(self) -> tuple[list[dict], list[dict], list[str], list[dict]]:
         effects = [e.to_dict() for e in self.host.effects.drain()]
         with self._log_lock:
             logs, self._log = self._log, []
+            errors, self._errors = self._errors, []
         warnings = self.host.app_services.poll_refusals()
-        return effects, logs, warnings
+        return effects, logs, warnings, errors
 
     # -- running ---------------------------------------------------------------------------
-    def run(self, lines: Iterable[str]) -> ReplaySummary:
-        unsubscribe = self.host.events.subscribe(self._on_log, Category.LOG)
+    def run(self, lines: Iterable[str | TooLong],
+            should_stop: Callable[[], bool] = lambda: False) -> ReplaySummary:
+        """Replays ``lines`` until they end or ``should_stop()`` says so (checked between
+        events). Errors of plugins before the first line (start-up) are the caller's."""
+        unsubscribe = self.host.events.subscribe(self._on_event, Category.LOG | Category.ERROR)
         for event in self.host.events.poll(Category.LOG):  # logged while plugins loaded
-            self._on_log(event)
+            self._on_event(event)
         try:
-            effects, logs, warnings = self._collect()
-            if effects or logs or warnings:
-                self._emit({"event": 0, "startup": True}, effects, logs, warnings)
+            effects, logs, warnings, errors = self._collect()
+            if effects or logs or warnings or errors:
+                self._emit({"event": 0, "startup": True}, effects, logs, warnings, errors)
             for number, raw in enumerate(lines, start=1):
                 self.summary.lines = number
                 self._line(number, raw)
+                if should_stop():
+                    break
         finally:
             unsubscribe()
         return self.summary
 
-    def _emit(self, head: dict, effects, logs, warnings) -> None:
+    def _emit(self, head: dict, effects, logs, warnings, errors=()) -> None:
         record = dict(head)
         record["effects"] = effects
         record["log"] = logs
         if warnings:
             record["warnings"] = warnings
+        if errors:
+            record["errors"] = list(errors)
+            if not head.get("startup"):
+                self.summary.plugin_errors += len(errors)
         self.out(record)
 
-    def _line(self, number: int, raw: str) -> None:
+    def _line(self, number: int, raw: str | TooLong) -> None:
+        if isinstance(raw, TooLong):
+            self._error(number, f"longer than {raw.limit} characters; skipped unread")
+            return
         text = raw.strip()
         if not text or text.startswith("#"):
             return
         try:
-            try:
-                event = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise LineError(f"not JSON ({exc.msg} at column {exc.colno})") from None
+            event = parse_line(text)
             _expect(isinstance(event, dict), "an event must be a JSON object")
             if "pyhost_replay" in event:
                 self._header(event)
@@ -348,7 +249,7 @@ class Replay:
         fire = self.host.fire
         head: dict[str, Any] = {"event": self.summary.events + 1, "line": number}
         if "id" in event:
-            head["id"] = event["id"]
+            head["id"] = event["id"]  # NaN / Infinity never got here: not JSON
         if prepared[0] == "ui_command":
             _, guid, name = prepared
             command = self.host.app_services.command(guid, name)
@@ -381,15 +282,31 @@ class Replay:
         self._emit(head, *self._collect())
 
 
-def replay(host, lines: Iterable[str], out: Callable[[dict], None]) -> ReplaySummary:
+def replay(host, lines: Iterable[str | TooLong], out: Callable[[dict], None],
+           should_stop: Callable[[], bool] = lambda: False) -> ReplaySummary:
     """Replays ``lines`` (JSON Lines, schema version 1) on a started host; each output
     record goes to ``out`` (a dict, ready for json.dumps)."""
-    return Replay(host, out).run(lines)
+    return Replay(host, out).run(lines, should_stop)
+
+
+def finite(value: Any) -> Any:
+    """``value`` with NaN and infinite floats as None: JSON has neither."""
+    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 def dumps(record: dict) -> str:
-    """One output record as its JSON line."""
-    return json.dumps(record, separators=(", ", ": "))
+    """One output record as its JSON line: always valid JSON (no NaN or Infinity)."""
+    try:
+        return json.dumps(record, separators=(", ", ": "), allow_nan=False)
+    except ValueError:
+        return json.dumps(finite(record), separators=(", ", ": "), allow_nan=False)
 
 
-__all__ = ["SCHEMA", "VERSION", "Replay", "ReplayError", "ReplaySummary", "replay", "dumps"]
+__all__ = ["MAX_LINE", "SCHEMA", "VERSION", "Replay", "ReplayError", "ReplaySummary",
+           "TooLong", "bounded_lines", "dumps", "parse_line", "replay"]

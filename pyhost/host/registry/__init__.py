@@ -46,6 +46,7 @@ from .records import (
     UnknownPluginError,
 )
 from .opening import file_state
+from .salvage import Salvaged, rebuild, salvage
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .store import Registry
 
@@ -65,5 +66,8 @@ __all__ = [
     "RegistryStorageError",
     "RegistryVersionError",
     "UnknownPluginError",
+    "Salvaged",
     "file_state",
+    "rebuild",
+    "salvage",
 ]

@@ -2,6 +2,7 @@
 ``plugins``) and the validation of every field and setting before it is stored."""
 
 import dataclasses
+import json
 import math
 import os
 from collections.abc import Sequence
@@ -113,6 +114,7 @@ class PluginRecord:
     installed_at: str | None = None
     load_state: str | None = None
     load_pid: int | None = None
+    dependencies: tuple[str, ...] = ()
 
     @property
     def crashed(self) -> bool:
@@ -160,6 +162,15 @@ class PluginRecord:
             )
         if self.installed_at is not None:
             _check_text(f"The install time of plugin {self.guid!r}", self.installed_at)
+        deps = self.dependencies
+        if isinstance(deps, (str, bytes)) or not all(
+                isinstance(d, str) and d for d in deps):
+            raise InvalidValueError(
+                f"The dependencies of plugin {self.guid!r} must be a sequence of guids, "
+                f"not {deps!r}.")
+        object.__setattr__(self, "dependencies", tuple(deps))
+        for dep in self.dependencies:
+            _check_text(f"A dependency of plugin {self.guid!r}", dep, empty_ok=False)
         if self.load_state not in LOAD_STATES:
             raise InvalidValueError(
                 f"The load state of plugin {self.guid!r} must be None, 'loading' or "
@@ -179,18 +190,31 @@ _BASE_COLUMNS = (
     "guid, name, version, author, description, website, path, kind, enabled, position, "
     "installed_at"
 )
-_PLUGIN_COLUMNS = _BASE_COLUMNS + ", load_state, load_pid"
+_PLUGIN_COLUMNS = _BASE_COLUMNS + ", load_state, load_pid, dependencies"
 
 
 def _record_from_row(row: Sequence) -> PluginRecord:
     (guid, name, version, author, description, website, path, kind, enabled, position,
-     installed_at, *load) = row
-    load_state, load_pid = load if load else (None, None)
+     installed_at, *later) = row
+    load_state, load_pid, deps = later if later else (None, None, "[]")
     return PluginRecord(
         guid=guid, name=name, version=version, author=author, description=description,
         website=website, path=path, kind=kind, enabled=bool(enabled), position=position,
         installed_at=installed_at, load_state=load_state, load_pid=load_pid,
+        dependencies=_dependencies_from_db(deps),
     )
+
+
+def _dependencies_from_db(text: object) -> tuple[str, ...]:
+    try:
+        deps = json.loads(text) if isinstance(text, str) else []
+    except ValueError:
+        return ()
+    return tuple(d for d in deps if isinstance(d, str) and d) if isinstance(deps, list) else ()
+
+
+def _dependencies_to_db(deps: Sequence[str]) -> str:
+    return json.dumps(list(deps))
 
 
 def _utc_now() -> str:

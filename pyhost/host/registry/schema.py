@@ -51,9 +51,11 @@ def _migrate_0_to_1(conn: sqlite3.Connection) -> None:
 
 
 # Version 2: guids compare without regard to ASCII letter case (a package UUID written in
-# another case is the same plugin), and each plugin row records whether a host process is
-# in one of its load states (``load_state`` 'loading', with that process's ``load_pid``)
-# or died there ('crashed'). SQLite cannot change a column's collation in place: both
+# another case is the same plugin); each plugin row records whether a host process is in
+# one of its load states (``load_state`` 'loading', with that process's ``load_pid``) or
+# died there ('crashed'), and the guids it depends on (a JSON array; '[]' for rows of
+# version 1 until a host opens the plugin again), so that a command about one plugin knows
+# who depends on it without running any plugin code. SQLite cannot change a column's collation in place: both
 # tables are rebuilt. Rows that now collide (the same guid in two cases, which version 1
 # allowed) are merged: the plugin row with the highest version wins and keeps the first
 # position; positions are renumbered 0..n-1; settings of the winner's spelling win.
@@ -72,7 +74,8 @@ _PLUGINS_V2 = """
         position     INTEGER NOT NULL UNIQUE,
         installed_at TEXT    NOT NULL,
         load_state   TEXT    CHECK (load_state IN ('loading', 'crashed')),
-        load_pid     INTEGER
+        load_pid     INTEGER,
+        dependencies TEXT    NOT NULL DEFAULT '[]'
     )
 """
 

@@ -19,6 +19,7 @@ from .records import (
     RegistryVersionError,
     UnknownPluginError,
     _check_setting,
+    _dependencies_to_db,
     _record_from_row,
     _setting_from_db,
     _utc_now,
@@ -212,23 +213,26 @@ class Registry:
     def add(self, record: PluginRecord) -> PluginRecord:
         """Install ``record`` at the end of the load order; return the stored row.
 
-        ``record.position`` is ignored; ``installed_at`` defaults to now.
+        ``record.position`` is ignored; ``installed_at`` defaults to now; a "crashed"
+        load state is kept (a repaired registry remembers it), "loading" is not.
         Raises DuplicatePluginError if the guid is already installed.
         """
         installed_at = record.installed_at or _utc_now()
+        load_state = "crashed" if record.load_state == "crashed" else None
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM plugins WHERE guid = ?", (record.guid,)).fetchone():
                 raise DuplicatePluginError(record.guid)
             position = conn.execute("SELECT count(*) FROM plugins").fetchone()[0]
             conn.execute(
                 f"INSERT INTO plugins ({_PLUGIN_COLUMNS}) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,NULL)",
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL,?)",
                 (record.guid, record.name, record.version, record.author,
                  record.description, record.website, record.path, record.kind,
-                 int(record.enabled), position, installed_at),
+                 int(record.enabled), position, installed_at, load_state,
+                 _dependencies_to_db(record.dependencies)),
             )
         return dataclasses.replace(record, position=position, installed_at=installed_at,
-                                   load_state=None, load_pid=None)
+                                   load_state=load_state, load_pid=None)
 
     def update(self, record: PluginRecord) -> PluginRecord:
         """Replace the metadata, path and kind of an installed plugin; return the stored row.
@@ -242,10 +246,11 @@ class Registry:
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE plugins SET guid = ?, name = ?, version = ?, author = ?, "
-                "description = ?, website = ?, path = ?, kind = ?, load_state = NULL, "
-                "load_pid = NULL WHERE guid = ?",
+                "description = ?, website = ?, path = ?, kind = ?, dependencies = ?, "
+                "load_state = NULL, load_pid = NULL WHERE guid = ?",
                 (record.guid, record.name, record.version, record.author, record.description,
-                 record.website, record.path, record.kind, record.guid),
+                 record.website, record.path, record.kind,
+                 _dependencies_to_db(record.dependencies), record.guid),
             )
             if cur.rowcount != 1:
                 raise UnknownPluginError(record.guid)
@@ -325,6 +330,16 @@ class Registry:
                 return enabled and row[1] == "crashed"
             conn.execute("UPDATE plugins SET enabled = ? WHERE guid = ?", (int(enabled), guid))
             return True
+
+    def set_dependencies(self, guid: str, dependencies: Sequence[str]) -> bool:
+        """Stores what ``guid`` depends on (as its pluginInit said) when it differs from
+        the stored list; returns whether it changed anything."""
+        text = _dependencies_to_db(PluginRecord(guid=guid, name="", version=0.0, path="-",
+                                                dependencies=dependencies).dependencies)
+        with self._write() as conn:
+            cur = conn.execute("UPDATE plugins SET dependencies = ? WHERE guid = ? AND "
+                               "dependencies IS NOT ?", (text, guid, text))
+            return cur.rowcount == 1
 
     # -- load states: a host process dying inside a plugin's load is remembered ----------
 
@@ -422,6 +437,16 @@ class Registry:
                 "SELECT key, type, value FROM settings WHERE guid = ? ORDER BY key", (guid,)
             ).fetchall()
         return {key: _setting_from_db(type_, value) for key, type_, value in rows}
+
+    def replace_settings(self, guid: str, settings: dict[str, tuple[str, object]]) -> None:
+        """Makes ``settings`` ({key: (type, value)}, as :meth:`settings` returns them) the
+        only settings of ``guid``, in one transaction (undoing what a failed load wrote)."""
+        checked = [(key, type_, _check_setting(guid, key, type_, value))
+                   for key, (type_, value) in settings.items()]
+        with self._write() as conn:
+            conn.execute("DELETE FROM settings WHERE guid = ?", (guid,))
+            conn.executemany("INSERT INTO settings (guid, key, type, value) VALUES (?,?,?,?)",
+                             [(guid, key, type_, value) for key, type_, value in checked])
 
     def remove_settings(self, guid: str) -> int:
         """Delete every setting of ``guid``; return how many there were."""

@@ -28,6 +28,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from pyhost.abi._ffi import ffi, lib
 from pyhost.abi.config_values import from_native, to_native
+from pyhost.abi.interrupts import redeliver
 from pyhost.host.registry import Registry
 
 
@@ -39,6 +40,9 @@ class ConfigOwner(Protocol):
     registry: Registry
 
     def install_dir(self, guid: str) -> Optional[Path]: ...
+
+    def settings_need_row(self, guid: str) -> bool:
+        """Whether a write for ``guid`` must find it installed (in the same transaction)."""
 
 log = logging.getLogger("pyhost.config")
 
@@ -100,6 +104,9 @@ class ConfigService:
 
     def _callback(self, ctype: str, fn: Callable):
         def on_error(exc_type, exc, tb):
+            if issubclass(exc_type, KeyboardInterrupt):
+                redeliver()  # never swallowed: raised again once C returns
+                return None
             log.error("DCConfig.%s failed", fn.__name__.lstrip("_"),
                       exc_info=(exc_type, exc, tb))
         cb = ffi.callback(ctype, fn, onerror=on_error)
@@ -168,14 +175,19 @@ class ConfigService:
                         guid_s)
             return
         registry = self._host.registry
+        # "Installed" again, in the write's own transaction: another process may have
+        # removed the plugin since (its row is gone, but it still runs here).
+        need_row = self._host.settings_need_row(guid_s)
         if val.type == lib.CFG_TYPE_REMOVE:
-            registry.remove_setting(guid_s, key)
+            registry.remove_setting(guid_s, key, if_installed=need_row)
             return
         typed = from_native(val)
         if typed is None:
             log.warning("DCConfig.set_cfg ignored: unknown value type %d for %s", val.type, key)
             return
-        registry.set_setting(guid_s, key, *typed)
+        if not registry.set_setting(guid_s, key, *typed, if_installed=need_row):
+            log.warning("DCConfig.set_cfg of %r ignored: %s is no longer installed", key,
+                        guid_s)
 
 
 def _with_separator(directory: Path) -> str:

@@ -10,6 +10,7 @@ import logging
 from typing import Callable
 
 from pyhost.abi._ffi import ffi
+from pyhost.abi.interrupts import redeliver
 
 GUID = "generic.plugins.DCLog"
 VERSION = 1
@@ -23,6 +24,9 @@ class PluginLog:
         self._sink = sink
 
         def on_error(exc_type, exc, tb):
+            if issubclass(exc_type, KeyboardInterrupt):
+                redeliver()  # never swallowed: raised again once C returns
+                return None
             self.logger.error("DCLog.log failed", exc_info=(exc_type, exc, tb))
 
         self._log = ffi.callback("void(*)(const char*)", self._on_log, onerror=on_error)
