@@ -1,10 +1,19 @@
 """Ctrl-C inside Python code that C called (a hook subscriber, an interface method, a UI
 command, a host callback): the exception cannot unwind into C, and it must not be
-swallowed either. :func:`redeliver` raises it again in the main thread as soon as the C
-call returns there (as if the key had been pressed again at that moment)."""
+swallowed either. :func:`redeliver` raises it again in the main thread right after the C
+code has returned.
+
+Why a helper thread: a Python-level interrupt set from inside the callback would be raised
+at once, in the callback itself (CPython checks for pending signals after every call),
+where it would be lost again. A short-lived thread sets it once the callback has returned
+to C (it can only run when the main thread has released the interpreter lock, which it does
+when it returns to C), so the KeyboardInterrupt surfaces in the Python code that fired the
+hook, within milliseconds.
+"""
 from __future__ import annotations
 
 import _thread
+import threading
 import time
 
 #: time.monotonic() of the last redelivery: a signal watcher that sees SIGINT arrive just
@@ -12,10 +21,20 @@ import time
 last_redelivery = 0.0
 
 
+def _interrupt_main_soon() -> None:
+    time.sleep(0.001)  # let the callback return to C first
+    global last_redelivery
+    last_redelivery = time.monotonic()
+    _thread.interrupt_main()
+
+
 def redeliver() -> int:
     """Schedules the KeyboardInterrupt again in the main thread; returns 0 ("not handled"),
     the answer a trampoline gives C."""
     global last_redelivery
     last_redelivery = time.monotonic()
-    _thread.interrupt_main()
+    if threading.current_thread() is threading.main_thread():
+        _thread.start_new_thread(_interrupt_main_soon, ())
+    else:
+        _thread.interrupt_main()
     return 0

@@ -10,7 +10,8 @@ from pyhost.cli.errors import CommandError
 def register(subparsers, common) -> None:
     p = subparsers.add_parser(
         "samples", parents=[common], help="list the compiled sample plugins",
-        description="List the sample plugins shipped with pyhost, or print one's path "
+        description="List the sample plugins shipped with pyhost (samples, then the test "
+                    "fixtures), each with what it is, or print one's path "
                     "(e.g. pyhost install \"$(pyhost samples dev_plugin)\").")
     p.add_argument("name", nargs="?", help="print only this sample's path")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -23,6 +24,37 @@ def register(subparsers, common) -> None:
     p.set_defaults(handler=lambda args: print(sdk_include_dir()) or 0)
 
 
+# What each file in sample_plugins/ is. Samples show how to write a plugin; test fixtures
+# exist to exercise one path of the host (a refusal, a broken plugin, a benchmark).
+SAMPLES = {
+    "app_demo": "uses DCHub, DCQueue, DCTagger, DCUI, DCConnection and DCDataAccess",
+    "chat_guard": "drops incoming chat that contains a banned word",
+    "cpp_greeter": "C++17: RAII subscriptions and settings, answers /hello",
+    "dev_plugin": "a well-behaved plugin: hooks, settings, logging, lifecycle",
+    "dep_base": "registers an interface that dep_child uses",
+    "dep_child": "depends on dep_base and calls its interface",
+    "interop_c_owner": "creates a hook and registers an interface for other plugins",
+    "interop_c_user": "depends on a Python plugin; binds its hook, calls its interface",
+    "chat_commands.py": "Python: answers /commands and /hello in hub windows",
+    "dev_plugin.py": "Python port of dev_plugin: hooks, settings, logging, lifecycle",
+    "interop_py": "Python package: binds a C hook and interface, offers its own to C",
+}
+FIXTURES = {
+    "dev_plugin_v2": "dev_plugin built as version 2.0, to test updates",
+    "refuses_load": "returns False from every load state",
+    "refuses_unload": "returns False from ON_UNLOAD and ON_UNINSTALL",
+    "dep_cycle_a": "depends on dep_cycle_b, which depends on it",
+    "dep_cycle_b": "depends on dep_cycle_a, which depends on it",
+    "dep_missing": "depends on a guid that no plugin has",
+    "wrong_api": "declares plugin API version 7",
+    "no_init": "exports plugin_init instead of pluginInit",
+    "null_main": "its pluginInit returns NULL",
+    "no_guid": "leaves MetaData.guid NULL",
+    "bench_firer": "fires hooks in a C loop for pyhost bench",
+    "bench_load": "one of many identical plugins for the load benchmark",
+}
+
+
 def cmd_samples(args) -> int:
     samples = sample_plugins()
     if args.name:
@@ -30,9 +62,21 @@ def cmd_samples(args) -> int:
             raise CommandError(f"There is no sample plugin named {args.name!r}; "
                                f"`pyhost samples` lists them.")
         print(samples[args.name])
-    elif args.json:
-        print(json.dumps({name: str(path) for name, path in samples.items()}, indent=2))
-    else:
-        for name, path in samples.items():
-            print(f"{name:<20} {path}")
+        return 0
+    groups = {"samples": {n: p for n, p in samples.items() if n not in FIXTURES},
+              "test fixtures": {n: p for n, p in samples.items() if n in FIXTURES}}
+    if args.json:
+        print(json.dumps({group: {name: {"path": str(path), "description":
+                                         SAMPLES.get(name) or FIXTURES.get(name, "")}
+                                  for name, path in members.items()}
+                          for group, members in groups.items()}, indent=2))
+        return 0
+    width = max((len(n) for n in samples), default=0)
+    for group, members in groups.items():
+        print(f"{group.capitalize()}:" if group == "samples" else
+              "\nTest fixtures (plugins that exercise one path of the host):")
+        for name, path in members.items():
+            text = SAMPLES.get(name) or FIXTURES.get(name, "")
+            print(f"  {name:<{width}}  {text}")
+            print(f"  {'':<{width}}  {path}")
     return 0

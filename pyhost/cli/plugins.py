@@ -16,7 +16,7 @@ from pyhost.cli.common import find_plugin, one_sentence, open_host, record_dict
 from pyhost.cli.errors import CommandError
 from pyhost.host.events import Category, PluginFailed
 from pyhost.host.file_checks import check_regular
-from pyhost.host.load_records import crashed_sentence
+from pyhost.host.load_records import crashed, crashed_sentence
 from pyhost.host.python_loader import ENTRY_POINT_PREFIX
 
 PLUGIN_HELP = "the plugin: its guid (braces and letter case optional) or a unique " \
@@ -100,7 +100,7 @@ def cmd_install(args) -> int:
 
 def status(record) -> str:
     """enabled, disabled, missing file or crashed."""
-    if record.crashed:
+    if crashed(record):
         return "crashed"
     if not record.path.startswith(ENTRY_POINT_PREFIX) and not Path(record.path).exists():
         return "missing file"
@@ -127,7 +127,7 @@ def cmd_list(args) -> int:
         print("  ".join(cell.ljust(w) if i else cell.rjust(w)
                         for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
     for r in records:
-        if r.crashed:
+        if crashed(r):
             print(crashed_sentence(r))
     return 0
 
@@ -184,7 +184,7 @@ def cmd_configure(args) -> int:
     host = open_host(args)
     try:
         record = find_plugin(host, args.guid)
-        if record.crashed:
+        if crashed(record):
             raise CommandError(crashed_sentence(record))
         if not record.enabled:
             raise CommandError(f"{record.name} is disabled; `pyhost enable {record.guid}` "

@@ -36,6 +36,15 @@ def process_alive(pid: int) -> bool:
     return b"python" in command or b"pyhost" in command
 
 
+def crashed(record: PluginRecord) -> bool:
+    """Whether ``record`` crashed a host: marked so, or "loading" by a process that is gone
+    (not marked yet: no host has started since)."""
+    if record.load_state == "crashed":
+        return True
+    return record.load_state == "loading" and record.load_pid != os.getpid() and \
+        not (record.load_pid is not None and process_alive(record.load_pid))
+
+
 def crashed_sentence(record: PluginRecord) -> str:
     return (f"{record.name} crashed a pyhost process while loading, so it is skipped: "
             f"`pyhost enable {record.guid}` tries it again, `pyhost remove {record.guid}` "

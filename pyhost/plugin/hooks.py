@@ -197,6 +197,14 @@ def _pyhost_plugin_hook(obj, data, common, brk):
     return flags & HANDLED
 
 
+def unknown_hook_hint(guid: str) -> str:
+    """" (did you mean dcpp.chat.onIncomingChat?)" for a guid close to a standard hook's,
+    else ""."""
+    import difflib
+    close = difflib.get_close_matches(guid, list(HOOK_TYPES), 1, 0.8)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def _name_of(fn: Any) -> str:
     return getattr(fn, "__qualname__", None) or repr(fn)
 

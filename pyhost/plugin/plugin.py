@@ -48,6 +48,7 @@ from pyhost.plugin.hooks import (
     _name_of,
     _types_for,
     hook,
+    unknown_hook_hint,
 )
 from pyhost.plugin.log import _make_logger
 from pyhost.plugin.per_entity import PerEntity
@@ -424,7 +425,7 @@ class Plugin(PerEntity):
                                          sub._self)
         if handle == ffi.NULL:
             raise HookError(f"cannot bind {_name_of(spec.fn)} to hook {spec.guid!r}: "
-                            "no such hook")
+                            f"no such hook{unknown_hook_hint(spec.guid)}")
         sub.handle = handle
         self._subscriptions.append(sub)
         return sub
