@@ -5,6 +5,7 @@ full disk is named as such, another process's change is noticed, a setting write
 import os
 import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -220,3 +221,24 @@ def test_the_salvage_copy_of_a_registry_is_not_needed_for_a_healthy_one(db):
     shutil.copy(db, db.with_name("copy.sqlite3"))
     with Registry(db.with_name("copy.sqlite3")) as copy:
         assert len(copy) == 200
+
+
+def test_salvage_reads_around_a_garbled_page_and_never_writes_the_damaged_file(db):
+    with Registry(db) as registry:
+        for i in range(40):
+            registry.add(rec("{%08d-cccc}" % i))
+            registry.set_setting("{%08d-cccc}" % i, "k", "string", "v" * 200)
+    offset, size = _page_of(db, "settings")
+    data = bytearray(db.read_bytes())
+    data[offset + 8:offset + size] = os.urandom(size - 8)  # the settings tree's root page
+    db.write_bytes(bytes(data))
+    damaged = db.read_bytes()
+    saved = R.salvage(str(db))
+    assert db.read_bytes() == damaged
+    assert len(saved.records) == 40  # the plugins table is intact
+    assert any("settings table is damaged" in p for p in saved.problems)
+    aside = R.rebuild(str(db), saved, "test")
+    assert aside == f"{db}.damaged-test" and Path(aside).read_bytes() == damaged
+    with Registry(db) as registry:
+        assert registry.check_integrity() == []
+        assert [p.guid for p in registry.plugins()] == ["{%08d-cccc}" % i for i in range(40)]
