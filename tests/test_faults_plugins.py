@@ -4,7 +4,6 @@ skipped, signals stop a host whose plugin never returns, KeyboardInterrupt is ne
 swallowed, a plugin's stray thread does not keep the command alive, and a plugin's log
 lines cannot drive the terminal. The hostile plugins are built from tests/hostile/."""
 import json
-import os
 import signal
 import subprocess
 import sys

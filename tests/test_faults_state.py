@@ -5,9 +5,7 @@ cache is an empty one; a removal by another process is final; a UUID in another 
 is the same plugin. Commands run as processes, on real files and real file systems."""
 import json
 import os
-import shutil
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path

@@ -15,6 +15,7 @@ plugin that fails to load is shown (--json) and counted among the errors of the 
 """
 from __future__ import annotations
 
+import io
 import os
 import stat
 import sys
@@ -122,18 +123,26 @@ def _replay_path(value: str) -> Path:
     return path
 
 
+def _is_null_device(st: os.stat_result) -> bool:
+    null = os.stat(os.devnull)
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == null.st_rdev
+
+
 def _open_replay(value: str):
     """The replay source: stdin for "-", else a regular file (a FIFO or a device is
     refused before it is opened for reading: it would block or never end)."""
     if value == "-":
         st = os.fstat(sys.stdin.fileno())
-        null = os.stat(os.devnull)
-        if stat.S_ISCHR(st.st_mode) and not sys.stdin.isatty() \
-                and st.st_rdev != null.st_rdev:
+        if stat.S_ISCHR(st.st_mode) and not sys.stdin.isatty() and not _is_null_device(st):
             raise CommandError("The standard input is a device (not a terminal, a pipe or "
                                "a file); refusing to read events from it.")
         return sys.stdin
     path = _replay_path(value)
+    try:
+        if _is_null_device(os.stat(path)):
+            return io.StringIO("")  # /dev/null: an empty replay
+    except OSError:
+        pass  # said below, by the open
     try:
         return open_regular(path, "replay file", binary=False)
     except FileTypeError as exc:
