@@ -78,8 +78,6 @@ def _call_python(sub: _PythonSubscriber, obj, data, brk) -> int:
     """Runs a Python subscriber under the ABI's rules; never lets an exception escape."""
     try:
         result = sub.fn(obj, data, sub.common)
-    except KeyboardInterrupt:  # never swallowed: raised again once C returns
-        return redeliver()
     except BaseException as exc:  # never unwind into C
         sub.bus._subscriber_failed(sub, exc)
         return 0
@@ -102,8 +100,6 @@ def _pyhost_subscriber(obj, data, common, brk):
     sub = _from_handle(common)
     try:
         result = sub.fn(obj, data, sub.common)
-    except KeyboardInterrupt:  # never swallowed: raised again once C returns
-        return redeliver()
     except BaseException as exc:  # never unwind into C
         sub.bus._subscriber_failed(sub, exc)
         return 0
@@ -373,6 +369,9 @@ class Bus:
                 self._graveyard.clear()
 
     def _subscriber_failed(self, sub: _PythonSubscriber, exc: BaseException) -> None:
+        if isinstance(exc, KeyboardInterrupt):  # never swallowed: raised again once C returns
+            redeliver()
+            return
         name = getattr(sub.fn, "__qualname__", repr(sub.fn))
         error = SubscriberError(sub.hook_guid, name, exc, traceback.format_exc())
         log.error("subscriber %s of hook %s raised %r", name, sub.hook_guid, exc,

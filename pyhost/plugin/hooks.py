@@ -13,7 +13,6 @@ from typing import Any, Callable, Optional
 
 from pyhost.abi._ffi import ffi
 from pyhost.abi.bus import BREAK, HANDLED
-from pyhost.abi.interrupts import redeliver
 from pyhost.abi.hook_specs import SPECS as STANDARD_HOOK_SPECS
 from pyhost.abi.views import (
     CommandData,
@@ -182,9 +181,7 @@ def _pyhost_plugin_hook(obj, data, common, brk):
                 d._c = None
                 d._owner = sub
             result = sub.fn(o, d)
-    except KeyboardInterrupt:  # never swallowed: raised again once C returns
-        return redeliver()
-    except BaseException as exc:  # never unwind into C
+    except BaseException as exc:  # never unwind into C (KeyboardInterrupt: see _report)
         sub.plugin._report(sub.guid, _name_of(sub.fn), exc)
         return 0
     if not result:

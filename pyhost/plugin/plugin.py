@@ -277,8 +277,6 @@ class Plugin(PerEntity):
         def command(name_c):
             try:
                 fn(text(name_c))
-            except KeyboardInterrupt:
-                redeliver()
             except BaseException as exc:  # never unwind into C
                 plugin._report("dcpp.ui.DCUI", f"command {name!r}", exc)
 
@@ -396,8 +394,6 @@ class Plugin(PerEntity):
             def default_proc(obj, data, common, brk):
                 try:
                     return 1 if fn(obj if obj else None, data if data else None) else 0
-                except KeyboardInterrupt:
-                    return redeliver()
                 except BaseException as exc:
                     plugin._report(created.guid, _name_of(fn), exc)
                     return 0
@@ -497,7 +493,11 @@ class Plugin(PerEntity):
         self._report(type(impl).guid, f"{type(impl).__name__}.{slot}", exc)
 
     def _report(self, where: str, what: str, exc: BaseException) -> None:
-        """An exception caught at the C boundary: to the host (an event), and to logging."""
+        """An exception caught at the C boundary: to the host (an event), and to logging.
+        Not a KeyboardInterrupt: that one is raised again in the main thread."""
+        if isinstance(exc, KeyboardInterrupt):
+            redeliver()
+            return
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         runtime = self._runtime
         if runtime is not None and runtime.report_exception is not None:
