@@ -38,6 +38,7 @@ SAMPLES = {
     "chat_commands.py": "Python: answers /commands and /hello in hub windows",
     "dev_plugin.py": "Python port of dev_plugin: hooks, settings, logging, lifecycle",
     "interop_py": "Python package: binds a C hook and interface, offers its own to C",
+    "hub_stats.py": "Python: statistics per hub (one object per hub), shown by /stats",
 }
 FIXTURES = {
     "dev_plugin_v2": "dev_plugin built as version 2.0, to test updates",
@@ -55,6 +56,22 @@ FIXTURES = {
 }
 
 
+def _description(name: str, path) -> str:
+    """What a sample is: from the tables above, else its module docstring's first line."""
+    text = SAMPLES.get(name) or FIXTURES.get(name)
+    if text:
+        return text
+    source = path / "__init__.py" if path.is_dir() else path
+    if source.suffix == ".py":
+        try:
+            import ast
+            doc = ast.get_docstring(ast.parse(source.read_text(encoding="utf-8"))) or ""
+            return doc.split("\n", 1)[0].split(" -- ", 1)[-1].rstrip(".")
+        except (OSError, SyntaxError, ValueError):
+            pass
+    return ""
+
+
 def cmd_samples(args) -> int:
     samples = sample_plugins()
     if args.name:
@@ -66,8 +83,8 @@ def cmd_samples(args) -> int:
     groups = {"samples": {n: p for n, p in samples.items() if n not in FIXTURES},
               "test fixtures": {n: p for n, p in samples.items() if n in FIXTURES}}
     if args.json:
-        print(json.dumps({group: {name: {"path": str(path), "description":
-                                         SAMPLES.get(name) or FIXTURES.get(name, "")}
+        print(json.dumps({group: {name: {"path": str(path),
+                                         "description": _description(name, path)}
                                   for name, path in members.items()}
                           for group, members in groups.items()}, indent=2))
         return 0
@@ -76,7 +93,6 @@ def cmd_samples(args) -> int:
         print(f"{group.capitalize()}:" if group == "samples" else
               "\nTest fixtures (plugins that exercise one path of the host):")
         for name, path in members.items():
-            text = SAMPLES.get(name) or FIXTURES.get(name, "")
-            print(f"  {name:<{width}}  {text}")
+            print(f"  {name:<{width}}  {_description(name, path)}")
             print(f"  {'':<{width}}  {path}")
     return 0
