@@ -13,6 +13,7 @@ hook, within milliseconds.
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 import time
 
@@ -23,9 +24,18 @@ last_redelivery = 0.0
 
 def _interrupt_main_soon() -> None:
     time.sleep(0.001)  # let the callback return to C first
+    _interrupt_main()
+
+
+def _interrupt_main() -> None:
+    """A real SIGINT to the main thread where Python handles SIGINT (so a blocking call
+    there, a sleep or a wait, is interrupted as by Ctrl-C); else interrupt_main()."""
     global last_redelivery
     last_redelivery = time.monotonic()
-    _thread.interrupt_main()
+    if callable(signal.getsignal(signal.SIGINT)) and hasattr(signal, "pthread_kill"):
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+    else:
+        _thread.interrupt_main()
 
 
 def redeliver() -> int:
@@ -36,5 +46,5 @@ def redeliver() -> int:
     if threading.current_thread() is threading.main_thread():
         _thread.start_new_thread(_interrupt_main_soon, ())
     else:
-        _thread.interrupt_main()
+        _interrupt_main()
     return 0

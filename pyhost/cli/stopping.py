@@ -78,10 +78,11 @@ class Stopper:
     def _python_handler(self, signum, frame) -> None:
         """Runs in the main thread when it runs Python: the clean stop of a command that
         does not poll `requested` is a KeyboardInterrupt."""
-        if self.interruptible and not self.requested.is_set():
-            self.requested.set()
-            raise KeyboardInterrupt
+        first = not self.requested.is_set()
         self.requested.set()
+        handed_back = time.monotonic() - interrupts.last_redelivery < 1.0
+        if self.interruptible and (first or handed_back):
+            raise KeyboardInterrupt  # (handed back: a plugin's code had caught it first)
 
     def _watch(self) -> None:
         reader = self._sockets[0]
