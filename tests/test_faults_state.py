@@ -146,6 +146,8 @@ def test_a_read_only_home_keeps_reads_working(tmp_path):
         try:
             assert "Dev plugin" in ok(home, "list").stdout
             assert ok(home, "config", DEV, "loads").stdout.strip() == "1"
+            ran = ok(home, "run", "--seconds", "0")  # the plugin's writes are said once
+            assert ran.stderr.count("not stored: Cannot write to the registry") == 1
             for command in (["install", str(sample_plugin("chat_guard"))],
                             ["config", DEV, "loads", "5"], ["disable", DEV]):
                 message = refused(home, *command)

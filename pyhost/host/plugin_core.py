@@ -74,7 +74,8 @@ class PluginCore:
             if issubclass(exc_type, KeyboardInterrupt):
                 redeliver()  # never swallowed: raised again once C returns
                 return None
-            log.error("%s: %s failed", self.name, fn.__name__.lstrip("_"),
+            log.error("%s: %s failed: %r", self.name, fn.__name__.lstrip("_"), exc)
+            log.debug("%s: %s failed", self.name, fn.__name__.lstrip("_"),
                       exc_info=(exc_type, exc, tb))
         cb = ffi.callback(ctype, fn, onerror=on_error)
         self._callbacks.append(cb)

@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional, Protocol
 from pyhost.abi._ffi import ffi, lib
 from pyhost.abi.config_values import from_native, to_native
 from pyhost.abi.interrupts import redeliver
-from pyhost.host.registry import Registry
+from pyhost.host.registry import Registry, RegistryError
 
 
 class ConfigOwner(Protocol):
@@ -89,6 +89,7 @@ class ConfigService:
     def __init__(self, host: ConfigOwner):
         self._host = host
         self._callbacks: list[Any] = []  # keeps the C callbacks alive
+        self._write_failures: set[str] = set()  # reasons a write failed, said once each
         self.table = ffi.new("DCConfig*")
         self.table.apiVersion = self.VERSION
         self.table.get_path = self._callback("ConfigStr*(*)(PathType)", self._get_path)
@@ -107,7 +108,8 @@ class ConfigService:
             if issubclass(exc_type, KeyboardInterrupt):
                 redeliver()  # never swallowed: raised again once C returns
                 return None
-            log.error("DCConfig.%s failed", fn.__name__.lstrip("_"),
+            log.error("DCConfig.%s failed: %r", fn.__name__.lstrip("_"), exc)
+            log.debug("DCConfig.%s failed", fn.__name__.lstrip("_"),
                       exc_info=(exc_type, exc, tb))
         cb = ffi.callback(ctype, fn, onerror=on_error)
         self._callbacks.append(cb)
@@ -178,16 +180,20 @@ class ConfigService:
         # "Installed" again, in the write's own transaction: another process may have
         # removed the plugin since (its row is gone, but it still runs here).
         need_row = self._host.settings_need_row(guid_s)
-        if val.type == lib.CFG_TYPE_REMOVE:
-            registry.remove_setting(guid_s, key, if_installed=need_row)
-            return
-        typed = from_native(val)
-        if typed is None:
+        typed = from_native(val) if val.type != lib.CFG_TYPE_REMOVE else None
+        if typed is None and val.type != lib.CFG_TYPE_REMOVE:
             log.warning("DCConfig.set_cfg ignored: unknown value type %d for %s", val.type, key)
             return
-        if not registry.set_setting(guid_s, key, *typed, if_installed=need_row):
-            log.warning("DCConfig.set_cfg of %r ignored: %s is no longer installed", key,
-                        guid_s)
+        try:
+            if typed is None:
+                registry.remove_setting(guid_s, key, if_installed=need_row)
+            elif not registry.set_setting(guid_s, key, *typed, if_installed=need_row):
+                log.warning("DCConfig.set_cfg of %r ignored: %s is no longer installed", key,
+                            guid_s)
+        except RegistryError as exc:  # a read-only home, a full disk: said once
+            if str(exc) not in self._write_failures:
+                self._write_failures.add(str(exc))
+                log.warning("DCConfig.set_cfg of %r not stored: %s", key, exc)
 
 
 def _with_separator(directory: Path) -> str:

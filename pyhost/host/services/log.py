@@ -27,7 +27,8 @@ class PluginLog:
             if issubclass(exc_type, KeyboardInterrupt):
                 redeliver()  # never swallowed: raised again once C returns
                 return None
-            self.logger.error("DCLog.log failed", exc_info=(exc_type, exc, tb))
+            self.logger.error("DCLog.log failed: %r", exc)
+            self.logger.debug("DCLog.log failed", exc_info=(exc_type, exc, tb))
 
         self._log = ffi.callback("void(*)(const char*)", self._on_log, onerror=on_error)
         self.table = ffi.new("DCLog*", {"apiVersion": VERSION, "log": self._log})
