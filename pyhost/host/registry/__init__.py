@@ -3,10 +3,14 @@
 One SQLite database file (standard library ``sqlite3`` only) holds two tables:
 
 ``plugins``
-    one row per installed plugin, keyed by its guid: the metadata its ``pluginInit``
-    reported (name, version, author, description, website), the loadable file (``path``),
-    its ``kind`` (``'native'`` or ``'python'``), whether it is ``enabled``, its ``position``
-    in the user's load order (unique and dense: 0 .. n-1) and when it was installed.
+    one row per installed plugin, keyed by its guid (compared without regard to ASCII
+    letter case: a UUID in another case is the same plugin): the metadata its
+    ``pluginInit`` reported (name, version, author, description, website, the guids it
+    depends on), the loadable file (``path``), its ``kind`` (``'native'`` or
+    ``'python'``), whether it is ``enabled``, its ``position`` in the user's load order
+    (unique and dense: 0 .. n-1), when it was installed, and whether a host process is in
+    (or died in) one of its load states (``load_state`` 'loading' by ``load_pid``, or
+    'crashed').
 
 ``settings``
     the values plugins store through DCConfig ``set_cfg``, keyed by (guid, key), each with
@@ -19,6 +23,11 @@ Durability over speed: the database runs in WAL mode with ``synchronous=FULL``, 
 operation is a single ``BEGIN IMMEDIATE`` transaction, so killing the process at any moment
 leaves either the whole operation or none of it (tests/test_registry.py kills a child
 process at random points to check exactly that).
+
+Faults: every open runs SQLite's integrity check and refuses a damaged file
+(RegistryDamagedError); a file system that refuses the file is named (read-only file
+system, no space left on device); a read-only open serves reads where nothing may be
+written; ``changed_elsewhere`` tells a running host that another process committed.
 
 Threads: DCConfig calls arrive from plugin threads, so one connection is shared
 (``check_same_thread=False``) and every use of it is serialised by one lock.
