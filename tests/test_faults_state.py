@@ -262,3 +262,19 @@ def test_a_package_uuid_in_another_letter_case_is_the_same_plugin(tmp_path, buil
         "refusing version 1.0 (an update needs a higher version).")
     packages_dirs = list((home / "local" / "Plugins").iterdir())
     assert [p.name for p in packages_dirs] == [PKG_GUID]  # one directory, the first spelling
+
+
+def test_a_running_host_unloads_a_plugin_another_process_disabled(home, sample):
+    with Host(home, timers=False) as host:
+        host.install(sample("dev_plugin"))
+        host.install(sample("chat_guard"))
+        host.tick()
+        assert len(host.loaded()) == 2
+        with Registry(home / "registry.sqlite3") as elsewhere:
+            elsewhere.set_enabled(DEV, False)
+        host.tick()
+        assert host.loaded() == ["{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000001}"]
+        unloaded = [e for e in host.events.poll() if e.kind == "plugin_unloaded"]
+        assert [e.name for e in unloaded] == ["Dev plugin"]
+        host.tick()  # nothing changed since: nothing more happens
+        assert len(host.loaded()) == 1

@@ -143,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args) -> int:
     try:
+        if args.home is not None:  # every command, also those that do not open a host
+            from pyhost.host.home import home_path
+            home_path(args.home)
         return int(args.handler(args) or EXIT_OK)
     except KeyboardInterrupt:
         print("pyhost: interrupted", file=sys.stderr)

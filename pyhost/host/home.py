@@ -32,8 +32,9 @@ class RegistryMissingError(RegistryError):
     """Packages are installed but the registry that accounts for them is missing or empty."""
 
 
-def check_home(home: str | os.PathLike[str]) -> Path:
-    """``home`` as an absolute Path, created if missing; HomeError when it cannot be one."""
+def home_path(home: str | os.PathLike[str]) -> Path:
+    """``home`` as a Path, without creating anything; HomeError when it cannot be a home
+    (an empty path, a file)."""
     text = os.fspath(home)
     if not text.strip():
         raise HomeError("The home directory is an empty path; give a directory with "
@@ -41,6 +42,12 @@ def check_home(home: str | os.PathLike[str]) -> Path:
     path = Path(text).expanduser()
     if path.exists() and not path.is_dir():
         raise HomeError(f"The home {path} is a file, not a directory.")
+    return path
+
+
+def check_home(home: str | os.PathLike[str]) -> Path:
+    """``home`` as an absolute Path, created if missing; HomeError when it cannot be one."""
+    path = home_path(home)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

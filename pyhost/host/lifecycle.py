@@ -243,11 +243,10 @@ class Lifecycle:
             self._lock.release()
 
     def settings_need_row(self, guid: str) -> bool:
-        """For DCConfig: a plugin loaded here writes settings only while it is installed
-        (checked in the write's transaction), except during its own ON_INSTALL, before its
-        row exists. Others' guids are not this host's to police."""
-        key = folded(guid)
-        return key not in self._installing and any(folded(g) == key for g in self._loaded)
+        """For DCConfig: settings are written only for an installed plugin, checked in the
+        write's own transaction (another process may have removed it a moment ago), except
+        during the plugin's own ON_INSTALL, before its row exists."""
+        return folded(guid) not in self._installing
 
     def _attach_records(self) -> None:
         self._load_records = LoadRecorder(self.registry)
