@@ -7,17 +7,7 @@
 #include <string.h>
 
 #include "bus_internal.h"
-
-typedef struct phn_entry {
-    DCHOOK proc;
-    void* common;
-} phn_entry;
-
-typedef struct phn_sub_array {
-    phn_retired retire;
-    size_t count;
-    phn_entry entries[];
-} phn_sub_array;
+#include "dispatch.h"
 
 struct phn_hook {
     phn_retired retire;
@@ -57,17 +47,33 @@ static phn_hook* find_locked(phn_bus* bus, const char* guid)
     return NULL;
 }
 
+/* The Python bridge's trampoline (phn_set_python_proc): snapshots made only of it are
+ * marked, so a Python caller may keep the GIL across their dispatch. */
+static _Atomic(DCHOOK) python_proc;
+
+void phn_set_python_proc(DCHOOK proc)
+{
+    atomic_store_explicit(&python_proc, proc, memory_order_release);
+}
+
 /* Builds the array for the hook's current subscriber list and publishes it. */
 static int publish_locked(phn_hook* hook)
 {
     phn_sub_array* fresh = NULL;
     if (hook->count > 0) {
+        if (hook->count > UINT32_MAX)
+            return -1;
         fresh = malloc(sizeof *fresh + hook->count * sizeof(phn_entry));
         if (!fresh)
             return -1;
+        DCHOOK python = atomic_load_explicit(&python_proc, memory_order_acquire);
         fresh->count = 0;
-        for (phn_sub* s = hook->first; s; s = s->next)
+        fresh->python_only = python != NULL;
+        for (phn_sub* s = hook->first; s; s = s->next) {
             fresh->entries[fresh->count++] = (phn_entry){s->proc, s->common};
+            if (s->proc != python)
+                fresh->python_only = 0;
+        }
     }
     phn_sub_array* old = atomic_exchange_explicit(&hook->subs, fresh, memory_order_seq_cst);
     if (old)
@@ -238,45 +244,32 @@ int phn_release_hook_checked(subsHandle handle, size_t* left_out)
     return 0;
 }
 
-/* Calls every subscriber of a snapshot in order, stopping when one sets *bBreak. Kept out
- * of line so the one-subscriber path below needs no registers saved around its call. */
-static __attribute__((noinline)) Bool dispatch_all(const phn_entry* e, const phn_entry* end,
-                                                   dcptr_t object, dcptr_t data)
-{
-    Bool handled = False;
-    Bool stop = False;
-    for (; e != end; ++e) {
-        if (e->proc(object, data, e->common, &stop))
-            handled = True;
-        if (stop)
-            break;
-    }
-    return handled;
-}
-
 static inline Bool dispatch(phn_hook* hook, dcptr_t object, dcptr_t data)
 {
-    Bool stop = False;
     phn_sub_array* subs = atomic_load_explicit(&hook->subs, memory_order_seq_cst);
-    if (__builtin_expect(subs == NULL, 0)) {
-        if (hook->def_proc)
-            return hook->def_proc(object, data, NULL, &stop) ? True : False;
-        return False;
-    }
-    const phn_entry* e = subs->entries;
-    /* One subscriber, the most common case: a plain call laid out as the straight path. */
-    if (__builtin_expect(subs->count == 1, 1))
-        return e->proc(object, data, e->common, &stop) ? True : False;
-    return dispatch_all(e, e + subs->count, object, data);
+    return phn_dispatch(subs, hook->def_proc, object, data);
+}
+
+/* The rare cases (a thread's first dispatch, a nested dispatch, no membarrier) out of line,
+ * so the fast path below saves one register and needs no test after the call. */
+static __attribute__((noinline)) Bool run_hook_slow(phn_hook* hook, dcptr_t object,
+                                                    dcptr_t data)
+{
+    phn_reader* r = phn_read_enter_slow();
+    Bool handled = dispatch(hook, object, data);
+    phn_read_exit(r);
+    return handled;
 }
 
 static inline Bool run_hook(hookHandle handle, dcptr_t object, dcptr_t data)
 {
     if (!handle)
         return False;
-    phn_reader* r = phn_read_enter();
+    phn_reader* r = phn_tls_reader;
+    if (__builtin_expect(!phn_read_try_enter(r), 0))
+        return run_hook_slow(handle, object, data);
     Bool handled = dispatch(handle, object, data);
-    phn_read_exit(r);
+    phn_read_exit_fast(r);
     return handled;
 }
 
@@ -292,6 +285,32 @@ Bool DCAPI phn_abi_run_hook(hookHandle handle, dcptr_t object, dcptr_t data)
     return run_hook(handle, object, data);
 }
 
+Bool phn_run_hook_gil(hookHandle handle, dcptr_t object, dcptr_t data,
+                      const phn_gil_ops* gil)
+{
+    if (!handle)
+        return False;
+    phn_hook* hook = handle;
+    phn_reader* r = phn_tls_reader;
+    int fast = phn_read_try_enter(r);
+    if (!fast)
+        r = phn_read_enter_slow();
+    phn_sub_array* subs = atomic_load_explicit(&hook->subs, memory_order_seq_cst);
+    Bool handled;
+    if (subs ? subs->python_only : hook->def_proc == NULL) {
+        handled = phn_dispatch(subs, hook->def_proc, object, data);
+    } else {
+        void* state = gil->release();
+        handled = phn_dispatch(subs, hook->def_proc, object, data);
+        gil->reacquire(state);
+    }
+    if (fast)
+        phn_read_exit_fast(r);
+    else
+        phn_read_exit(r);
+    return handled;
+}
+
 size_t phn_run_many(hookHandle handle, const phn_event* events, size_t n, Bool* results)
 {
     if (!handle)
@@ -299,9 +318,7 @@ size_t phn_run_many(hookHandle handle, const phn_event* events, size_t n, Bool* 
     size_t handled = 0;
     for (size_t i = 0; i < n; ++i) {
         /* One read section per event so writers can reclaim between events. */
-        phn_reader* r = phn_read_enter();
-        Bool res = dispatch(handle, events[i].object, events[i].data);
-        phn_read_exit(r);
+        Bool res = run_hook(handle, events[i].object, events[i].data);
         if (results)
             results[i] = res;
         handled += res == True;

@@ -10,7 +10,11 @@
 
 _Atomic uint64_t phn_global_epoch = 1;
 int phn_epoch_fast_readers = 0;
-_Thread_local phn_reader* phn_tls_reader __attribute__((tls_model("initial-exec")));
+phn_reader phn_reader_unattached = {.epoch = UINT64_MAX, .in_use = 1};
+_Thread_local phn_reader* phn_tls_reader __attribute__((tls_model("initial-exec"))) =
+    &phn_reader_unattached;
+/* The thread's own record, once it has one (the slow path's way to it). */
+static _Thread_local phn_reader* tls_record __attribute__((tls_model("initial-exec")));
 
 static _Atomic(phn_reader*) readers_head;
 static pthread_key_t reader_key;
@@ -41,7 +45,7 @@ __attribute__((constructor)) static void epoch_ctor(void)
 }
 
 /* First dispatch on a thread: take a free record or add one (once per thread, not per call). */
-phn_reader* phn_epoch_attach(void)
+static phn_reader* attach(void)
 {
     pthread_once(&reader_once, epoch_init);
     phn_reader* r;
@@ -63,8 +67,29 @@ phn_reader* phn_epoch_attach(void)
                                                         memory_order_release,
                                                         memory_order_relaxed));
     }
-    phn_tls_reader = r;
+    tls_record = r;
+    if (phn_epoch_fast_readers)
+        phn_tls_reader = r;
     pthread_setspecific(reader_key, r);
+    return r;
+}
+
+phn_reader* phn_read_enter_slow(void)
+{
+    phn_reader* r = tls_record;
+    if (__builtin_expect(r == NULL, 0))
+        r = attach();
+    if (atomic_load_explicit(&r->epoch, memory_order_relaxed) != 0)
+        return NULL; /* nested: the outer section protects this dispatch too */
+    uint64_t e = atomic_load_explicit(&phn_global_epoch, memory_order_acquire);
+#ifndef PHN_EPOCH_ALWAYS_FENCE
+    if (phn_epoch_fast_readers) {
+        atomic_store_explicit(&r->epoch, e, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst); /* the writer's membarrier orders it */
+        return r;
+    }
+#endif
+    atomic_exchange_explicit(&r->epoch, e, memory_order_seq_cst);
     return r;
 }
 

@@ -40,34 +40,42 @@ typedef struct phn_reader {
 
 extern PHN_EPOCH_INTERNAL _Atomic uint64_t phn_global_epoch;
 extern PHN_EPOCH_INTERNAL int phn_epoch_fast_readers; /* set once at start-up: membarrier works */
+
+/* The record the fast path reads. Every thread starts at phn_reader_unattached, whose epoch is
+ * never 0, so the fast path's single test sends a thread without a record of its own to the
+ * slow path too. It is switched to the thread's own record only when membarrier works: without
+ * it every dispatch takes the slow path, which enters with a full fence. */
+extern PHN_EPOCH_INTERNAL phn_reader phn_reader_unattached;
 extern _Thread_local phn_reader* phn_tls_reader
     __attribute__((tls_model("initial-exec")));
 
-phn_reader* phn_epoch_attach(void);
-
-/* Enters a read section. Returns the thread's record when this call entered it, NULL when
- * the thread was already inside one (a nested dispatch); hand the result to phn_read_exit.
- * The nesting test is a load and a predictable branch, not a counter, so back-to-back
- * dispatches carry no data dependency through memory (a counter's ++/-- would chain each
- * dispatch to the previous one through store-to-load forwarding). */
-static inline phn_reader* phn_read_enter(void)
+/* Enters a read section on the fast path, with r = phn_tls_reader: returns 0 when the caller
+ * must use phn_read_enter_slow instead (no record yet, no membarrier, or the thread is
+ * already inside a read section: a subscriber firing a hook). Nesting is told by a load and
+ * a predictable branch, not a counter, so back-to-back dispatches carry no data dependency
+ * through memory (a counter's ++/-- would chain each dispatch to the previous one through
+ * store-to-load forwarding). */
+static inline int phn_read_try_enter(phn_reader* r)
 {
-    phn_reader* r = phn_tls_reader;
-    if (__builtin_expect(r == NULL, 0))
-        r = phn_epoch_attach();
-    if (atomic_load_explicit(&r->epoch, memory_order_relaxed) != 0)
-        return NULL;
-    uint64_t e = atomic_load_explicit(&phn_global_epoch, memory_order_acquire);
-#ifndef PHN_EPOCH_ALWAYS_FENCE
-    if (__builtin_expect(phn_epoch_fast_readers, 1)) {
-        atomic_store_explicit(&r->epoch, e, memory_order_relaxed);
-        atomic_signal_fence(memory_order_seq_cst); /* the writer's membarrier orders it */
-        return r;
-    }
-#endif
-    atomic_exchange_explicit(&r->epoch, e, memory_order_seq_cst);
-    return r;
+    if (__builtin_expect(atomic_load_explicit(&r->epoch, memory_order_relaxed) != 0, 0))
+        return 0;
+    atomic_store_explicit(&r->epoch,
+                          atomic_load_explicit(&phn_global_epoch, memory_order_acquire),
+                          memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst); /* the writer's membarrier orders it */
+    return 1;
 }
+
+/* Leaves a section phn_read_try_enter entered. */
+static inline void phn_read_exit_fast(phn_reader* r)
+{
+    atomic_store_explicit(&r->epoch, 0, memory_order_release);
+}
+
+/* The slow path: attaches the thread's record if needed. Returns the record when this call
+ * entered a read section, NULL when the thread was already inside one; hand the result to
+ * phn_read_exit. */
+phn_reader* phn_read_enter_slow(void);
 
 static inline void phn_read_exit(phn_reader* entered)
 {

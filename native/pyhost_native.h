@@ -64,6 +64,18 @@ int phn_release_hook_checked(subsHandle sub, size_t* left);
 long phn_handles_refused(int kind);
 long phn_handles_live(int kind);
 
+/* For a caller that holds a lock subscribers may need (the Python bridge and its GIL):
+ * phn_run_hook_gil fires one event like phn_run_hook, calling release() before the dispatch
+ * and reacquire(its result) after it, unless every subscriber of the snapshot it fires is
+ * the trampoline given to phn_set_python_proc (which takes that lock itself) or there is
+ * nothing to call. */
+typedef struct phn_gil_ops {
+    void* (*release)(void);
+    void (*reacquire)(void* state);
+} phn_gil_ops;
+Bool phn_run_hook_gil(hookHandle hook, dcptr_t object, dcptr_t data, const phn_gil_ops* gil);
+void phn_set_python_proc(DCHOOK proc);
+
 /* Fires `n` events in one call; results[i] gets each result when results is not NULL.
  * Returns how many events were handled. */
 size_t phn_run_many(hookHandle hook, const phn_event* events, size_t n, Bool* results);

@@ -6,6 +6,7 @@ import pytest
 from pyhost import BREAK, HANDLED, Bus, BusError, EventBatch
 from pyhost.abi._ffi import ffi, lib
 from pyhost.abi.paths import sample_plugin
+from pyhost.abi.trampoline import PYTHON_SUBSCRIBER
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def test_bind_unknown_guid_returns_null(bus):
     with pytest.raises(BusError, match="no such hook"):
         bus.bind("t.unknown", lambda o, d, c: False)
     table = bus.hooks_table
-    assert table.bind_hook(b"t.unknown", lib._pyhost_subscriber, ffi.NULL) == ffi.NULL
+    assert table.bind_hook(b"t.unknown", PYTHON_SUBSCRIBER, ffi.NULL) == ffi.NULL
 
 
 def test_release_null_returns_zero(bus):
@@ -253,7 +254,7 @@ def test_each_bus_has_its_own_tables():
         assert a.core.query_interface(b"generic.plugins.DCHooks", 8) != \
             b.core.query_interface(b"generic.plugins.DCHooks", 8)
         assert b.hook("t.mine") is None
-        assert b.hooks_table.bind_hook(b"t.mine", lib._pyhost_subscriber, ffi.NULL) == ffi.NULL
+        assert b.hooks_table.bind_hook(b"t.mine", PYTHON_SUBSCRIBER, ffi.NULL) == ffi.NULL
 
 
 def test_bus_slots_are_bounded_and_reused():

@@ -1,9 +1,11 @@
 /*
  * pyhost_bench -- native baselines for `pyhost bench` (not part of the host).
  *
- * Two reference dispatchers the bus is measured against, both driven by a C loop:
+ * Three reference dispatchers the bus is measured against, all driven by a C loop:
  *   floor          a bare loop of indirect calls to the subscriber functions: what the
  *                  machine allows for "call k subscribers per event" with nothing else;
+ *   nosync         the bus's own path (a table call, the snapshot, the same dispatch code)
+ *                  without its synchronisation: what the bus would cost if it were unsafe;
  *   lock_dispatch  the reference host's design (DC++ PluginManager::runHook): a mutex taken
  *                  for every dispatch over a vector of subscriber records.
  * And a helper that runs any firing loop on several threads at once.
@@ -46,6 +48,14 @@ int phb_lock_bind(phb_lock_hook* hook, DCHOOK proc, void* common);  /* 0 on succ
 Bool phb_lock_run_hook(phb_lock_hook* hook, dcptr_t object, dcptr_t data);
 /* The firing loop over the lock host, calling run through a table like a plugin does. */
 uint64_t DCAPI phb_lock_fire(void* hook, dcptr_t object, dcptr_t data, uint64_t n);
+
+/* nosync.c: the bus's own path (table call, snapshot, native/dispatch.h) without the epoch
+ * read section or atomics: the floor the bus is held to. Bind only while nothing fires. */
+typedef struct phb_nosync_hook phb_nosync_hook;
+phb_nosync_hook* phb_nosync_hook_new(DCHOOK def_proc);
+void phb_nosync_hook_free(phb_nosync_hook* hook);
+int phb_nosync_bind(phb_nosync_hook* hook, DCHOOK proc, void* common);  /* 0 on success */
+uint64_t DCAPI phb_nosync_fire(void* hook, dcptr_t object, dcptr_t data, uint64_t n);
 
 /* threads.c: starts `threads` threads that each run fire(hook, object, datas[t], n) and
  * returns the wall time in ns from the moment all of them are released until the last one

@@ -216,14 +216,33 @@ void* dlsym(void* handle, const char* name);
 int dlclose(void* handle);
 char* dlerror(void);
 
-/* The one trampoline behind every Python subscriber: `common` is a handle to it. */
-extern "Python" Bool _pyhost_subscriber(dcptr_t object, dcptr_t data, dcptr_t common,
-                                        Bool* bBreak);
+/* Fires one event for a caller holding the GIL (native/pyhost_native.h). */
+typedef struct phn_gil_ops { void* (*release)(void); void (*reacquire)(void* state); }
+    phn_gil_ops;
+Bool phn_run_hook_gil(hookHandle hook, dcptr_t object, dcptr_t data, const phn_gil_ops* gil);
+"""
 
-/* The trampoline behind every hook subscriber of a Python plugin (pyhost/plugin.py): typed
-   views, the plugin's own error reporting. */
-extern "Python" Bool _pyhost_plugin_hook(dcptr_t object, dcptr_t data, dcptr_t common,
-                                         Bool* bBreak);
+
+# The CPython half of the bridge (pyhost/abi/_bridge.c, compiled into this module): the
+# trampoline behind every Python subscriber and the run() builtin of each Hook.
+BRIDGE_CDEF = r"""
+#define PHPY_RAW 0
+#define PHPY_PTR 1
+#define PHPY_TEXT 2
+#define PHPY_U64 3
+#define PHPY_VIEW 4
+typedef struct phpy_sub {
+    void* fn; void* extra; void* report; void* object_conv; void* data_conv;
+    int nargs; int object_kind; int data_kind;
+} phpy_sub;
+/* The trampoline itself (a constant: cffi's addressof(lib, name) of a function would give
+   a wrapper that adds a call). */
+DCHOOK const phpy_hook_proc;
+int phpy_init(void* namespace, void* voidp_ctype, void* null_cdata);
+
+/* Its body is empty: calling it once gives a native thread a lasting Python thread state
+   (cffi's mechanism) before the trampoline first takes the GIL there. */
+extern "Python" void _pyhost_thread_attach(void);
 """
 
 
@@ -273,7 +292,9 @@ def make_ffi() -> cffi.FFI:
     ffi.cdef(ABI_CDEF)
     ffi.cdef(NATIVE_CDEF)
     ffi.cdef(APP_CDEF)
-    ffi.set_source("pyhost.abi._ffi", '#include <dlfcn.h>\n#include "pyhost_native.h"\n#include "utils.h"\n#include "app_data.h"\n')
+    ffi.cdef(BRIDGE_CDEF)
+    ffi.set_source("pyhost.abi._ffi", '#include <dlfcn.h>\n#include "pyhost_native.h"\n'
+                   '#include "utils.h"\n#include "app_data.h"\n#include "_bridge.c"\n')
     return ffi
 
 

@@ -9,11 +9,14 @@ raw ``void*`` cdata of the event and common is whatever was given to :meth:`Bus.
 return value is the result: false-ish = not handled, ``True``/``HANDLED`` = handled,
 ``BREAK`` = stop the dispatch, ``HANDLED | BREAK`` = both. An exception never reaches C: it
 is logged (logger ``pyhost.bus``), handed to ``Bus.on_subscriber_error`` and counts as "not
-handled"; a KeyboardInterrupt is raised again in the main thread once C returns.
+handled" (a KeyboardInterrupt is raised again in the main thread once C returns). Python
+subscribers are called by the bridge's C trampoline (:mod:`pyhost.abi.trampoline`).
 
-The GIL: every call into the bus releases it (cffi does so around compiled calls), so C
-subscribers run without it and other Python threads go on; a Python subscriber takes it
-back for the duration of its call.
+The GIL: :meth:`Hook.run` releases it around the dispatch, so C subscribers run without it
+and other Python threads go on, except when every subscriber of the hook is a Python one:
+then it is kept, since each of them would take it back at once. ``run_many`` releases it
+once per batch, every other compiled call (cffi) once per call. A Python subscriber called
+from a thread that does not hold the GIL takes it for the duration of its call.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from pyhost.abi._ffi import ffi, lib
 from pyhost.abi.interrupts import redeliver
+from pyhost.abi.trampoline import PYTHON_SUBSCRIBER, RAW, SubscriberCall, runner
 
 log = logging.getLogger("pyhost.bus")
 
@@ -48,10 +52,6 @@ class SubscriberError:
     traceback: str = field(repr=False)
 
 
-_run_hook = lib.phn_run_hook
-_NULL = ffi.NULL
-
-
 def _as_pointer(value: Any):
     """None -> NULL; cdata pointers pass through; ints are addresses."""
     if value is None:
@@ -62,76 +62,56 @@ def _as_pointer(value: Any):
 
 
 class _PythonSubscriber:
-    """What the trampoline's `common` handle points to."""
+    """A callable bound with Bus.bind: the trampoline's call and what reports its errors."""
 
-    __slots__ = ("fn", "common", "bus", "hook_guid", "handle")
+    __slots__ = ("fn", "common", "bus", "hook_guid", "call")
 
     def __init__(self, fn: Subscriber, common: Any, bus: "Bus", hook_guid: str):
         self.fn = fn
         self.common = common
         self.bus = bus
         self.hook_guid = hook_guid
-        self.handle = ffi.new_handle(self)
+        self.call = SubscriberCall(fn, self._failed, nargs=3, extra=common,
+                                   object_kind=RAW, data_kind=RAW)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.bus._subscriber_failed(self, exc)
 
 
 def _call_python(sub: _PythonSubscriber, obj, data, brk) -> int:
-    """Runs a Python subscriber under the ABI's rules; never lets an exception escape."""
+    """Runs a Python default procedure under the ABI's rules; never lets an exception escape."""
     try:
         result = sub.fn(obj, data, sub.common)
+        if not result:
+            return 0
+        if result is True:
+            return 1
+        flags = int(result)
     except BaseException as exc:  # never unwind into C
         sub.bus._subscriber_failed(sub, exc)
         return 0
-    if not result:
-        return 0
-    if result is True:
-        return 1
-    flags = int(result)
-    if flags & BREAK:
-        brk[0] = 1
-    return flags & HANDLED
-
-
-_from_handle = ffi.from_handle
-
-
-@ffi.def_extern()
-def _pyhost_subscriber(obj, data, common, brk):
-    # _call_python, inlined: this runs once per event per Python subscriber.
-    sub = _from_handle(common)
-    try:
-        result = sub.fn(obj, data, sub.common)
-    except BaseException as exc:  # never unwind into C
-        sub.bus._subscriber_failed(sub, exc)
-        return 0
-    if not result:
-        return 0
-    if result is True:
-        return 1
-    flags = int(result)
     if flags & BREAK:
         brk[0] = 1
     return flags & HANDLED
 
 
 class Hook:
-    """A hook created on a bus (or looked up by guid)."""
+    """A hook created on a bus (or looked up by guid).
 
-    __slots__ = ("bus", "guid", "handle", "_default")
+    ``hook.run(obj=None, data=None)`` fires one event and answers True when a subscriber (or
+    the default procedure) handled it; obj and data are None (NULL), cdata pointers or
+    addresses (int). It is a compiled builtin bound to this hook (pyhost/abi/_bridge.c), so
+    a call from Python is one C call.
+    """
+
+    __slots__ = ("bus", "guid", "handle", "_default", "run")
 
     def __init__(self, bus: "Bus", guid: str, handle, default=None):
         self.bus = bus
         self.guid = guid
         self.handle = handle
         self._default = default  # keeps a Python default procedure's callback alive
-
-    def run(self, obj: Any = None, data: Any = None) -> bool:
-        """Fires one event; True when a subscriber (or the default procedure) handled it."""
-        # None and cdata pointers go straight through; ints (addresses) take the slow path.
-        try:
-            return _run_hook(self.handle, _NULL if obj is None else obj,
-                             _NULL if data is None else data) == 1
-        except TypeError:
-            return _run_hook(self.handle, _as_pointer(obj), _as_pointer(data)) == 1
+        self.run: Callable[..., bool] = runner(int(ffi.cast("uintptr_t", handle)))
 
     def run_many(self, events: "EventBatch | Iterable[tuple[Any, Any]]") -> int:
         """Fires a batch of events in one call into C; returns how many were handled.
@@ -296,7 +276,7 @@ class Bus:
         else:
             python = _PythonSubscriber(fn, common, self, guid)
             handle = lib.phn_bind_hook(
-                self._require(), guid.encode(), lib._pyhost_subscriber, python.handle
+                self._require(), guid.encode(), PYTHON_SUBSCRIBER, python.call.common
             )
         if handle == ffi.NULL:
             raise BusError(f"cannot bind to hook {guid!r}: no such hook")
@@ -373,7 +353,9 @@ class Bus:
             redeliver()
             return
         name = getattr(sub.fn, "__qualname__", repr(sub.fn))
-        error = SubscriberError(sub.hook_guid, name, exc, traceback.format_exc())
+        error = SubscriberError(sub.hook_guid, name, exc,
+                                "".join(traceback.format_exception(type(exc), exc,
+                                                                   exc.__traceback__)))
         log.error("subscriber %s of hook %s raised %r", name, sub.hook_guid, exc,
                   exc_info=exc)
         self.subscriber_errors.append(error)

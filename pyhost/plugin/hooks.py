@@ -1,7 +1,8 @@
 """Hooks in Python plugins: ``@hook``, the subscriptions it makes, and hooks a plugin creates.
 
-A subscriber is called through one compiled trampoline (``_pyhost_plugin_hook``, a cffi
-``def_extern``): it builds the typed views of the object and data lazily, calls the function,
+A subscriber is called by the bridge's C trampoline (:mod:`pyhost.abi.trampoline`): it
+hands the function None for a NULL pointer, a ``str`` or an ``int`` where the hook's types
+say so, and a typed view made by a small factory for struct pointers; it calls the function
 and turns its result into the C answer. An exception never unwinds into C: it is reported
 through the plugin and counts as not handled (a KeyboardInterrupt is raised again in the
 main thread once C returns: Ctrl-C is never swallowed).
@@ -12,7 +13,7 @@ import threading
 from typing import Any, Callable, Optional
 
 from pyhost.abi._ffi import ffi
-from pyhost.abi.bus import BREAK, HANDLED
+from pyhost.abi import trampoline
 from pyhost.abi.hook_specs import SPECS as STANDARD_HOOK_SPECS
 from pyhost.abi.views import (
     CommandData,
@@ -103,17 +104,34 @@ def hook(guid: str, *, object: Any = _DEFAULT, data: Any = _DEFAULT, raw: bool =
 # -- the per-event path ---------------------------------------------------------------------
 
 _new = object.__new__
-_from_handle = ffi.from_handle
-_string = ffi.string
-_U64 = ffi.typeof("uint64_t*")
-_CHARP = ffi.typeof("char*")
-_cast = ffi.cast
+
+
+def _view_factory(cls: type, owner: "Subscription") -> Callable[[Any], View]:
+    """Makes a view of ``cls`` around the pointer, without copying or reading anything."""
+    def make(pointer):
+        view = _new(cls)
+        view._p = pointer
+        view._c = None
+        view._owner = owner
+        return view
+    return make
+
+
+def _conversion(cls: Any, owner: "Subscription") -> tuple[int, Optional[Callable]]:
+    """How the trampoline hands over a pointer declared as ``cls`` (see _types_for)."""
+    if cls is None:
+        return trampoline.POINTER, None
+    if cls is str:
+        return trampoline.TEXT, None
+    if cls is int:
+        return trampoline.U64, None
+    return trampoline.VIEW, _view_factory(cls, owner)
 
 
 class Subscription:
     """One bound subscriber of a Python plugin; released at unload, or by ``release()``."""
 
-    __slots__ = ("plugin", "guid", "fn", "ocls", "dcls", "raw", "handle", "_self", "_outs",
+    __slots__ = ("plugin", "guid", "fn", "ocls", "dcls", "raw", "handle", "call", "_outs",
                  "__weakref__")
 
     def __init__(self, plugin: Any, spec: _HookSpec):
@@ -124,8 +142,19 @@ class Subscription:
         self.dcls = spec.data
         self.raw = spec.raw
         self.handle = None
-        self._self = ffi.new_handle(self)  # the `common` the trampoline gets back
         self._outs: dict[int, Any] = {}   # thread id -> the last StringData.out it set
+        if spec.raw:
+            okind, oconv, dkind, dconv = trampoline.RAW, None, trampoline.RAW, None
+        else:
+            okind, oconv = _conversion(spec.object, self)
+            dkind, dconv = _conversion(spec.data, self)
+        # The `common` the trampoline gets back: the function, the conversions, the report.
+        self.call = trampoline.SubscriberCall(spec.fn, self._failed, object_kind=okind,
+                                              object_conv=oconv, data_kind=dkind,
+                                              data_conv=dconv)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.plugin._report(self.guid, _name_of(self.fn), exc)
 
     # views call these
     def table(self, name: str) -> Table:
@@ -147,51 +176,6 @@ class Subscription:
     def __repr__(self) -> str:
         name = getattr(self.fn, "__qualname__", repr(self.fn))
         return f"<Subscription {name} on {self.guid}{'' if self.active else ' (released)'}>"
-
-
-@ffi.def_extern()
-def _pyhost_plugin_hook(obj, data, common, brk):
-    sub = _from_handle(common)
-    try:
-        if sub.raw:
-            result = sub.fn(obj, data)
-        else:
-            cls = sub.ocls
-            if not obj:
-                o = None
-            elif cls is None:
-                o = obj
-            else:
-                o = _new(cls)
-                o._p = obj
-                o._c = None
-                o._owner = sub
-            cls = sub.dcls
-            if not data:
-                d = None
-            elif cls is str:
-                d = _string(_cast(_CHARP, data)).decode("utf-8", "replace")
-            elif cls is None:
-                d = data
-            elif cls is int:
-                d = _cast(_U64, data)[0]
-            else:
-                d = _new(cls)
-                d._p = data
-                d._c = None
-                d._owner = sub
-            result = sub.fn(o, d)
-    except BaseException as exc:  # never unwind into C (KeyboardInterrupt: see _report)
-        sub.plugin._report(sub.guid, _name_of(sub.fn), exc)
-        return 0
-    if not result:
-        return 0
-    if result is True:
-        return 1
-    flags = int(result)
-    if flags & BREAK:
-        brk[0] = 1
-    return flags & HANDLED
 
 
 def unknown_hook_hint(guid: str) -> str:

@@ -22,6 +22,7 @@ from pyhost.abi.interfaces import (
 )
 from pyhost.abi.meta import API_VERSION, STATE_NAMES, PluginMeta
 from pyhost.abi.runtime import HostRuntime
+from pyhost.abi.trampoline import PYTHON_SUBSCRIBER
 from pyhost.abi.views import (
     STANDARD,
     CommandData,
@@ -364,7 +365,7 @@ class Plugin(PerEntity):
         if self.loaded and not refused_unload:
             self._release_all()
         self._close_entities("shutdown")
-        self._retire([s._self for s in self._subscriptions])
+        self._retire(list(self._subscriptions))
         self._retire([e for e in self._exported])
         self._reset()
         self._sweep(final=True)
@@ -417,8 +418,8 @@ class Plugin(PerEntity):
         if len(self._retired) >= 64:
             self._sweep()
         sub = Subscription(self, spec)
-        handle = self._dchooks.bind_hook(spec.guid.encode("utf-8"), lib._pyhost_plugin_hook,
-                                         sub._self)
+        handle = self._dchooks.bind_hook(spec.guid.encode("utf-8"), PYTHON_SUBSCRIBER,
+                                         sub.call.common)
         if handle == ffi.NULL:
             raise HookError(f"cannot bind {_name_of(spec.fn)} to hook {spec.guid!r}: "
                             f"no such hook{unknown_hook_hint(spec.guid)}")
@@ -433,7 +434,7 @@ class Plugin(PerEntity):
         sub.handle = None
         if sub in self._subscriptions:
             self._subscriptions.remove(sub)
-        self._retire([sub._self])
+        self._retire([sub])
         sub._outs.clear()
         if len(self._retired) >= 64:
             self._sweep()
