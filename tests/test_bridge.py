@@ -195,3 +195,27 @@ def test_native_threads_fire_into_python_subscribers(bus):
             assert len(counts) >= 2
         finally:
             host.shutdown()
+
+
+def test_the_bridge_c_compiles_clean_with_wall_wextra(tmp_path):
+    """pyhost/abi/_bridge.c is compiled inside the generated cffi module: regenerate that
+    source and compile it with -Wall -Wextra; nothing may point into _bridge.c."""
+    import shutil
+    import subprocess
+    import sys
+    import sysconfig
+    from pathlib import Path
+
+    if shutil.which("gcc") is None:
+        pytest.skip("needs gcc")
+    root = Path(__file__).resolve().parents[1]
+    source = tmp_path / "_ffi.c"
+    subprocess.run([sys.executable, str(root / "pyhost/abi/_ffi_build.py"), str(source)],
+                   check=True)
+    done = subprocess.run(
+        ["gcc", "-c", "-O2", "-Wall", "-Wextra", "-fPIC", "-D_CFFI_NO_LIMITED_API",
+         f"-I{sysconfig.get_paths()['include']}", f"-I{root / 'native'}",
+         f"-I{root / 'sdk_headers'}", f"-I{root / 'pyhost/abi'}", str(source),
+         "-o", str(tmp_path / "_ffi.o")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "_bridge.c" not in done.stderr, done.stderr

@@ -22,6 +22,8 @@ from pyhost.abi.bus import EventBatch
 from pyhost.bench.c_dispatch import CHAT_LINE, create_hook
 from pyhost.bench.engine import Check, Context, Group, timed
 from pyhost.bench.native import addr
+from pyhost.bench.python_baselines import measure as measure_python_baselines
+from pyhost.bench.python_baselines import python_subscriber
 from pyhost.bench.results import BenchError, Figure, Row, Target
 
 BATCH_SIZE = 1000
@@ -52,13 +54,6 @@ def on_event(obj, data):
 def on_text(obj, text):
     text_counter[0] += 1
 """
-
-
-def python_subscriber(counter: list):
-    """A Bus.bind subscriber with the Python work: one counter update."""
-    def subscriber(obj, data, common):
-        counter[0] += 1
-    return subscriber
 
 
 def _have_plugin_api() -> bool:
@@ -180,6 +175,7 @@ def _c_to_python(ctx: Context) -> None:
 def setup(ctx: Context) -> None:
     _python_to_c(ctx)
     _c_to_python(ctx)
+    measure_python_baselines(ctx, 1)   # pluggy_1 and list_1, sampled beside these rows
     ctx.note("work", {"python": WORK_PY})
 
 

@@ -7,11 +7,12 @@ measurements (``ctx.after``), derived values (``ctx.derive``) and what its paths
 (``ctx.note``). Adding a group is adding a module and naming it in GROUP_MODULES; a module
 named there that does not exist (yet) is skipped.
 
-Method (docs/benchmark.md): each repetition measures every figure once, in registration
-order, so a pyhost figure sits next to its baselines. A figure's sample is the fastest of
-``bursts`` short runs (the garbage collector off, as timeit does), which keeps another
-process's time slice out of the figure; after each burst a check verifies that exactly
-n x k subscriber calls happened.
+Method (docs/benchmark.md): each repetition measures every figure once, group by group;
+within a group, ``bursts`` short runs go round all its figures in registration order, and a
+figure's sample is its fastest burst (the garbage collector off, as timeit does). Another
+process's time slice stays out of the figure, and the figures of a group (a pyhost path and
+its baselines) are sampled over the same stretch of time. After each burst a check verifies
+that exactly n x k subscriber calls happened.
 """
 from __future__ import annotations
 
@@ -287,17 +288,26 @@ class Engine:
             m.figure.events = m.n
 
     def _repeat(self) -> None:
+        """Each repetition measures the groups one after the other; within a group, burst
+        after burst goes round all its figures, so every figure of a group is sampled over
+        the same stretch of time and their ratios see the same machine."""
         reps = self.settings.repetitions
+        groups: list[list[Measure]] = []
+        for m in self.measures:
+            if not groups or groups[-1][0].figure.group != m.figure.group:
+                groups.append([])
+            groups[-1].append(m)
         for r in range(reps):
             self.say(f"repetition {r + 1}/{reps}")
-            group = None
-            for m in self.measures:
-                if m.figure.group != group:
-                    group = m.figure.group
-                    self.say(f"repetition {r + 1}/{reps}: "
-                             f"{self.titles.get(group, group)}", True)
-                best = min(self._burst(m, m.n) for _ in range(self.settings.bursts))
-                m.figure.samples.append(best / m.n)
+            for members in groups:
+                key = members[0].figure.group
+                self.say(f"repetition {r + 1}/{reps}: {self.titles.get(key, key)}", True)
+                best = [float("inf")] * len(members)
+                for _ in range(self.settings.bursts):
+                    for i, m in enumerate(members):
+                        best[i] = min(best[i], self._burst(m, m.n) / m.n)
+                for m, value in zip(members, best):
+                    m.figure.samples.append(value)
 
     @staticmethod
     def _burst(m: Measure, n: int) -> int:

@@ -11,9 +11,15 @@ from __future__ import annotations
 import types
 
 from pyhost.bench.c_dispatch import SUBSCRIBER_COUNTS
-from pyhost.bench.crossings import python_subscriber
 from pyhost.bench.engine import Check, Context, Group, timed
 from pyhost.bench.results import Figure
+
+
+def python_subscriber(counter: list):
+    """A subscriber with the Python work, called as fn(obj, data, common)."""
+    def subscriber(obj, data, common):
+        counter[0] += 1
+    return subscriber
 
 
 def pluggy_hook(k: int, counter: list):
@@ -41,28 +47,34 @@ def pluggy_hook(k: int, counter: list):
     return pm.hook.bench_event
 
 
+def measure(ctx: Context, k: int) -> None:
+    """pluggy_<k> and list_<k>, registered in the calling group."""
+    tally = [0]
+    hook_caller = pluggy_hook(k, tally)
+
+    def pluggy_loop(n: int, call=hook_caller) -> None:
+        for _ in range(n):
+            call(obj=None, data=None)
+    ctx.measure(Figure(f"pluggy_{k}", f"pluggy, {k} impl", "baseline",
+                       "Python -> pluggy HookCaller -> Python", k),
+                timed(pluggy_loop), Check(lambda: tally[0], k, f"pluggy ({k})"))
+
+    ltally = [0]
+    callables = [python_subscriber(ltally) for _ in range(k)]
+
+    def list_loop(n: int, subs=callables) -> None:
+        for _ in range(n):
+            for fn in subs:
+                fn(None, None, None)
+    ctx.measure(Figure(f"list_{k}", f"plain list, {k} callable{'s' if k > 1 else ''}",
+                       "baseline", "Python loop over a list -> Python", k),
+                timed(list_loop), Check(lambda: ltally[0], k, f"plain list ({k})"))
+
+
 def setup(ctx: Context) -> None:
-    for k in SUBSCRIBER_COUNTS:
-        tally = [0]
-        hook_caller = pluggy_hook(k, tally)
-
-        def pluggy_loop(n: int, call=hook_caller) -> None:
-            for _ in range(n):
-                call(obj=None, data=None)
-        ctx.measure(Figure(f"pluggy_{k}", f"pluggy, {k} impl", "baseline",
-                           "Python -> pluggy HookCaller -> Python", k),
-                    timed(pluggy_loop), Check(lambda t=tally: t[0], k, f"pluggy ({k})"))
-
-        ltally = [0]
-        callables = [python_subscriber(ltally) for _ in range(k)]
-
-        def list_loop(n: int, subs=callables) -> None:
-            for _ in range(n):
-                for fn in subs:
-                    fn(None, None, None)
-        ctx.measure(Figure(f"list_{k}", f"plain list, {k} callable{'s' if k > 1 else ''}", "baseline",
-                           "Python loop over a list -> Python", k),
-                    timed(list_loop), Check(lambda t=ltally: t[0], k, f"plain list ({k})"))
+    # k = 1 is measured with the crossings, beside the rows it is the baseline of.
+    for k in SUBSCRIBER_COUNTS[1:]:
+        measure(ctx, k)
 
 
 GROUP = Group("python_baselines", "pluggy and plain-list baselines", setup)
