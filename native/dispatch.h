@@ -30,13 +30,13 @@ typedef struct phn_sub_array {
 
 /* Calls every subscriber of a snapshot in order, stopping when one sets *bBreak. Kept out
  * of line so the one-subscriber path below needs no registers saved around its call. */
-static __attribute__((noinline, unused)) Bool phn_dispatch_all(const phn_sub_array* subs,
+static __attribute__((noinline, unused)) Bool phn_dispatch_all(const phn_entry* e,
+                                                               const phn_entry* end,
                                                                dcptr_t object, dcptr_t data)
 {
     Bool handled = False;
     Bool stop = False;
-    for (uint32_t i = 0; i < subs->count; ++i) {
-        const phn_entry* e = &subs->entries[i];
+    for (; e != end; ++e) {
         if (e->proc(object, data, e->common, &stop))
             handled = True;
         if (stop)
@@ -59,7 +59,7 @@ static inline Bool phn_dispatch(const phn_sub_array* subs, DCHOOK def_proc, dcpt
     /* One subscriber, the most common case: a plain call laid out as the straight path. */
     if (__builtin_expect(subs->count == 1, 1))
         return e->proc(object, data, e->common, &stop) ? True : False;
-    return phn_dispatch_all(subs, object, data);
+    return phn_dispatch_all(e, e + subs->count, object, data);
 }
 
 #endif
