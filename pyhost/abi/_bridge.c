@@ -238,7 +238,18 @@ static void phpy_reacquire_gil(void* state)
 
 static const phn_gil_ops phpy_gil = {phpy_release_gil, phpy_reacquire_gil};
 
-/* run(obj=None, data=None) -> bool, `self` being the hook handle as an int. */
+/* What a run() builtin is bound to: the hook handle, read without any conversion. */
+typedef struct phpy_handle {
+    PyObject_HEAD
+    void* hook;
+} phpy_handle;
+
+static PyType_Slot phpy_handle_slots[] = {{0, NULL}};
+static PyType_Spec phpy_handle_spec = {"pyhost.abi.trampoline.HookHandle", sizeof(phpy_handle),
+                                       0, Py_TPFLAGS_DEFAULT, phpy_handle_slots};
+static PyTypeObject* phpy_handle_type;
+
+/* run(obj=None, data=None) -> bool, `self` being a phpy_handle. */
 static PyObject* phpy_run(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
                           PyObject* kwnames)
 {
@@ -267,9 +278,9 @@ static PyObject* phpy_run(PyObject* self, PyObject* const* args, Py_ssize_t narg
     void *object, *data;
     if (phpy_pointer(values[0], &object) < 0 || phpy_pointer(values[1], &data) < 0)
         return NULL;
-    void* hook = PyLong_AsVoidPtr(self);
+    void* hook = ((phpy_handle*)self)->hook;
     if (!hook)
-        return PyErr_Occurred() ? NULL : Py_NewRef(Py_False);
+        Py_RETURN_FALSE;
     return PyBool_FromLong(phn_run_hook_gil(hook, object, data, &phpy_gil) == True);
 }
 
@@ -283,11 +294,19 @@ static PyMethodDef phpy_run_def = {
 static PyObject* phpy_runner(PyObject* module, PyObject* handle)
 {
     (void)module;
-    if (!PyLong_Check(handle)) {
-        PyErr_SetString(PyExc_TypeError, "runner() takes the hook handle as an int");
+    void* hook = PyLong_Check(handle) ? PyLong_AsVoidPtr(handle) : NULL;
+    if (!hook) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "runner() takes the hook handle as a non-zero int");
         return NULL;
     }
-    return PyCFunction_NewEx(&phpy_run_def, handle, NULL);
+    phpy_handle* self = PyObject_New(phpy_handle, phpy_handle_type);
+    if (!self)
+        return NULL;
+    self->hook = hook;
+    PyObject* run = PyCFunction_NewEx(&phpy_run_def, (PyObject*)self, NULL);
+    Py_DECREF(self);
+    return run;
 }
 
 static PyMethodDef phpy_runner_def = {
@@ -301,7 +320,9 @@ static int phpy_init(void* namespace, void* voidp_ctype, void* null_cdata)
 {
     PyGILState_STATE gil = PyGILState_Ensure();
     int rc = -1;
-    PyObject* runner = PyCFunction_NewEx(&phpy_runner_def, NULL, NULL);
+    if (!phpy_handle_type)
+        phpy_handle_type = (PyTypeObject*)PyType_FromSpec(&phpy_handle_spec);
+    PyObject* runner = phpy_handle_type ? PyCFunction_NewEx(&phpy_runner_def, NULL, NULL) : NULL;
     if (runner && PyDict_SetItemString(namespace, "runner", runner) == 0) {
         if (!phpy_voidp) {
             Py_INCREF((PyObject*)voidp_ctype);
