@@ -69,8 +69,9 @@ def _four_paths(ctx: Context, key: str, label: str, k: int, bus_hook, procs_comm
                 data=None) -> None:
     """The bus, nosync, floor and lock figures of one row, measured one after the other.
 
-    Each path fires into its own sink (k calls per event are checked), or, with ``data``,
-    fires that event and counts the handled ones (1 per event is checked)."""
+    Each path fires into its own sink (k calls per event are checked), or, with ``data``
+    (the event's bytes), fires its own copies of it, one per burst, and counts the handled
+    events (1 per event is checked)."""
     blib, fire, null = ctx.blib, ctx.firer.fire, ctx.bffi.NULL
     nosync = nosync_hook(ctx, procs_commons)
     lock = lock_hook(ctx, procs_commons)
@@ -95,8 +96,10 @@ def _four_paths(ctx: Context, key: str, label: str, k: int, bus_hook, procs_comm
         else:
             handled = [0]
 
-            def counted(n, f=fire_at, h=handled):
-                h[0] += f(n, data)
+            copies = ctx.copies("char[]", data)
+
+            def counted(n, f=fire_at, h=handled, copies=copies):
+                h[0] += f(n, copies.next())
             run = timed(counted)
             check = Check(lambda h=handled: h[0], 1, flabel)
         ctx.measure(Figure(fkey, flabel, kind, path, k), run, check)
@@ -128,12 +131,11 @@ def setup(ctx: Context) -> None:
     # same comparison with a subscriber that does something.
     chat_guid = "pyhost.bench.chat"
     chat_hook = create_hook(ctx, chat_guid)
-    message = ctx.new("char[]", CHAT_LINE.encode())
     banned = ctx.new("char[]", b"spam")
     chat = firer.chat_subscriber
     host.bus.bind(chat_guid, ffi.cast("DCHOOK", addr(chat)), addr(banned))
     _four_paths(ctx, "chat", "C -> C, 1 sub, chat filter", 1, chat_hook, [(chat, banned)],
-                data=message)
+                data=CHAT_LINE.encode())
     ctx.row(Row("c_c_chat", {"floor": "floor_chat", "nosync": "nosync_chat",
                              "lock": "lock_chat"},
                 note="one subscriber with chat_guard's work (strstr over a chat line)"))

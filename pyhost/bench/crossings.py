@@ -155,10 +155,10 @@ def _c_to_python(ctx: Context) -> None:
                     Check(lambda: bus_counter[0], 1, "C -> Python (Bus.bind)"))
         ctx.row(Row("c_py_bus", BASE_1, note="the bus's Python subscriber path, without "
                     "the plugin API's layer"))
-        message = ctx.new("char[]", CHAT_LINE.encode())
+        messages = ctx.copies("char[]", CHAT_LINE.encode())
         ctx.measure(Figure("c_py_text", "C -> Python, @hook(data=str)", "pyhost",
                            "C plugin -> bus -> Python, a 70-byte chat line as str", 1),
-                    timed(lambda n: fire(text_handle, null, message, n)),
+                    timed(lambda n: fire(text_handle, null, messages.next(), n)),
                     Check(lambda: text_counter[0], 1, "C -> Python (str)"))
         ctx.row(Row("c_py_text", PY_BASE, note="the data decoded from UTF-8 for each event"))
     run_py = host.bus.hook(guid).run

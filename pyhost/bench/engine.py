@@ -43,24 +43,32 @@ class Group:
     setup: Callable[["Context"], None]
 
 
-class Sink:
-    """Where a path's C subscribers add up their work: a few uint64_t accumulators (the
-    event data), each on its own cache line, taken in turn, one per burst.
+class Rotation:
+    """Values taken in turn, one per burst (``next()``): a path's event data in several
+    copies at different places in memory.
 
-    Whether a store to the accumulator and a load of the path's own memory happen to sit at
-    the same offset in their 4 KiB pages (which depends on where malloc put things) can
-    slow a path down by a factor (the CPU's 4K aliasing): with the bursts spread over
-    accumulators at different page offsets, the fastest burst is one without it.
+    Whether a store and a later load of a path happen to sit at the same offset in their
+    4 KiB pages (which depends on where malloc put things) can slow a path down by a
+    factor (the CPU's 4K aliasing). With the bursts spread over copies at different page
+    offsets, the fastest burst is one without it, so the figure does not depend on luck.
     """
 
-    def __init__(self, pointers: list, readers: list[Callable[[], int]]):
-        self.pointers, self.readers, self._i = pointers, readers, 0
+    def __init__(self, values: list):
+        self.values, self._i = list(values), 0
 
     def next(self):
-        """The accumulator for the next burst (a bench-FFI uint64_t*)."""
-        p = self.pointers[self._i]
-        self._i = (self._i + 1) % len(self.pointers)
-        return p
+        value = self.values[self._i]
+        self._i = (self._i + 1) % len(self.values)
+        return value
+
+
+class Sink(Rotation):
+    """Where a path's C subscribers add up their work: uint64_t accumulators (the event
+    data), each on its own cache line at its own page offset, taken in turn (Rotation)."""
+
+    def __init__(self, pointers: list, readers: list[Callable[[], int]]):
+        super().__init__(pointers)
+        self.pointers, self.readers = pointers, readers
 
     def total(self) -> int:
         return sum(read() for read in self.readers)
@@ -129,10 +137,15 @@ class Context:
         """The firer plugin's BenchFirer* (bench FFI)."""
         return self._engine.firer()
 
-    def sink(self, spread: int = 3) -> Sink:
-        """Fresh accumulators for one path's event data (see Sink)."""
-        slots = [self._engine.accumulator() for _ in range(spread)]
+    def sink(self) -> Sink:
+        """Fresh accumulators for one path's event data, one per burst (see Sink)."""
+        slots = [self._engine.accumulator() for _ in range(max(self.settings.bursts, 2))]
         return Sink([p for p, _ in slots], [r for _, r in slots])
+
+    def copies(self, ctype: str, init: Any) -> Rotation:
+        """Copies of a bench-FFI value, one per burst, each allocated on its own (see
+        Rotation)."""
+        return Rotation([self.new(ctype, init) for _ in range(max(self.settings.bursts, 2))])
 
     def keep(self, value: Any) -> Any:
         """Keeps a value (cdata, callback...) alive until the run ends; returns it."""
@@ -224,11 +237,13 @@ class Engine:
         return self._firer
 
     def accumulator(self):
+        """A uint64_t on a cache line of its own. Lines are handed out 37 apart (2368
+        bytes), so the accumulators of one sink sit at different offsets in their pages."""
         if self._accs is None:
             self._accs = self.bffi.new("uint64_t[]", 8 * Context.ACCUMULATORS)
         if self._next_acc >= Context.ACCUMULATORS:
             raise BenchError("out of benchmark accumulators")
-        slot, accs = self._next_acc, self._accs
+        slot, accs = (self._next_acc * 37) % Context.ACCUMULATORS, self._accs
         self._next_acc += 1
         return self.bffi.addressof(accs, slot * 8), lambda: accs[slot * 8]
 
