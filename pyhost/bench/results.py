@@ -46,7 +46,7 @@ class Settings:
     def for_mode(cls, quick: bool) -> "Settings":
         if quick:
             return cls(repetitions=5, sample_seconds=0.02, load_repetitions=3, bursts=3)
-        return cls(repetitions=9, sample_seconds=0.1, load_repetitions=7, bursts=5)
+        return cls(repetitions=9, sample_seconds=0.1, load_repetitions=7, bursts=7)
 
     def as_dict(self) -> dict:
         return {"repetitions": self.repetitions, "sample_seconds": self.sample_seconds,
