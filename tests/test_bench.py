@@ -13,7 +13,7 @@ import pytest
 
 from pyhost import bench, cli
 from pyhost.abi.paths import sample_plugin
-from pyhost.bench import compare, engine, load, plot, results
+from pyhost.bench import compare, engine, load, plot, results, web_api
 from pyhost.bench.c_dispatch import SUBSCRIBER_COUNTS
 from pyhost.bench.engine import Check, Context, Group, timed
 from pyhost.bench.results import Figure, Row, Settings, Target
@@ -37,9 +37,14 @@ COLUMNS = {"c_c_chat": {"floor", "nosync", "lock"}, "threads_1": {"floor", "lock
            "threads_2": {"floor", "lock"}, "c_py_text": {"pluggy", "list"}, "load_100": set()}
 
 
+# The Web API group starts a server and 50 clients: measured by its own tests
+# (test_server_load.py) and, with a stand-in, by test_the_web_api_group_* below.
+HOOK_GROUPS = [g for g in engine.load_groups() if g.key != "web_api"]
+
+
 @pytest.fixture(scope="module")
 def run_results():
-    return bench.run(settings=TINY)
+    return bench.run(settings=TINY, groups=HOOK_GROUPS)
 
 
 @pytest.fixture(scope="module")
@@ -263,6 +268,29 @@ def test_a_group_module_plugs_in_its_own_rows():
     assert out["rows"][0]["group"] == "demo" and out["demo"]["answer"] == 42
     assert out["targets"][0]["status"] in ("met", "unclear", "missed")
     assert out["work"] == {"demo": "one counter update"}
+
+
+WEB = {"clients": 2, "events": 3, "seconds": 1.0, "events_per_s": 3.0,
+       "deliveries_per_s": 6.0, "all_in_order": True, "dropped": 0,
+       "hook_round_trip": {"count": 1, "p50_ms": 1.0, "p99_ms": 2.0, "max_ms": 2.0}}
+
+
+def test_the_web_api_group_adds_its_section_and_report_line(monkeypatch):
+    asked = []
+    monkeypatch.setattr(web_api, "measure", lambda quick=False: asked.append(quick) or WEB)
+    doc = engine.run(quick=True, settings=TINY, groups=[web_api.GROUP]).as_dict()
+    assert asked == [True]
+    assert doc["web_api"] == {"measured": True, **WEB}
+    assert "| Web API: 2 WebSocket clients x 3 chat events" in bench.report(doc)
+
+
+def test_a_web_api_that_cannot_run_is_reported_not_fatal(monkeypatch):
+    def broken(quick=False):
+        raise OSError("no loopback")
+    monkeypatch.setattr(web_api, "measure", broken)
+    doc = engine.run(settings=TINY, groups=[web_api.GROUP]).as_dict()
+    assert doc["web_api"] == {"measured": False, "reason": "OSError: no loopback"}
+    assert "| Web API | not measured: OSError: no loopback |" in bench.report(doc)
 
 
 def test_group_modules_of_later_issues_are_skipped_until_they_exist(monkeypatch):

@@ -41,6 +41,9 @@ class Group:
     key: str                              # e.g. "crossings"
     title: str                            # what progress shows, e.g. "Python <-> C crossings"
     setup: Callable[["Context"], None]
+    # Lines the text report prints after the tables, from the document (a group whose
+    # figures are not rows, such as the Web API's); None: nothing.
+    lines: Optional[Callable[[dict], list[str]]] = None
 
 
 class Rotation:

@@ -174,6 +174,17 @@ def report(doc: dict) -> str:
         "",
         markdown(baseline_table(doc)),
         "",
+        *group_lines(doc),
         f"total time {doc['elapsed_s']:.1f} s",
     ]
     return "\n".join(parts)
+
+
+def group_lines(doc: dict) -> list[str]:
+    """What the groups with their own report lines (Group.lines) say about this document."""
+    from pyhost.bench.engine import load_groups
+    out = []
+    for group in load_groups():
+        if group.lines is not None:
+            out += [*group.lines(doc), ""]
+    return out

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from pyhost.bench.engine import Context, Group
+
 HUB = "adc://bench.example:1511"
 USER, PASSWORD = "bench", "bench-password"
 
@@ -239,6 +241,28 @@ def report(figures: dict) -> str:
             f"{h['p50_ms']:.2f} ms, p99 {h['p99_ms']:.2f} ms | "
             f"{'all in order' if figures['all_in_order'] else 'OUT OF ORDER'}, "
             f"{figures['dropped']} dropped |")
+
+
+# -- as a group of `pyhost bench` ---------------------------------------------------------
+
+def _measured(ctx: Context) -> dict:
+    """The document's `web_api`: measured after the hook benchmark, in its own host."""
+    ctx.progress("clients x chat events, hook round trip")
+    try:
+        return {"measured": True, **measure(quick=ctx.quick)}
+    except Exception as exc:  # the row says why; the rest of the bench stands
+        return {"measured": False, "reason": f"{type(exc).__name__}: {exc}"}
+
+
+def _lines(doc: dict) -> list[str]:
+    web = doc.get("web_api")
+    if not isinstance(web, dict):
+        return []
+    return [report(web) if web.get("measured") else
+            f"| Web API | not measured: {web.get('reason', '?')} |"]
+
+
+GROUP = Group("web_api", "Web API", lambda ctx: ctx.after("web_api", _measured), _lines)
 
 
 if __name__ == "__main__":
