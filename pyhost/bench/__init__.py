@@ -6,7 +6,7 @@ lock-per-dispatch, pluggy, a plain list).
 - native: the C baselines library and the bench plugins;
 - engine: set-up, calibration, interleaved repetitions; the groups of rows it runs:
   c_dispatch (C -> C), crossings (Python <-> C), python_baselines (pluggy, list),
-  threads, load (plugin load, .dcext install);
+  threads, load (plugin load, .dcext install), web_api (the Web API under load);
 - report (the text table), plot (--plot), compare (--compare).
 """
 from pyhost.bench.engine import Group, run  # noqa: F401

@@ -5,7 +5,8 @@ A group is one module with a ``GROUP`` (see :class:`Group`): its ``setup(ctx)`` 
 the figures it measures (``ctx.measure``), the rows of the table (``ctx.row``), one-off
 measurements (``ctx.after``), derived values (``ctx.derive``) and what its paths do
 (``ctx.note``). Adding a group is adding a module and naming it in GROUP_MODULES; a module
-named there that does not exist (yet) is skipped.
+named there that does not exist (yet), or has no GROUP, is skipped. docs/benchmark.md,
+"Adding a group of rows", has an example.
 
 Method (docs/benchmark.md): each repetition measures every figure once, group by group;
 within a group, ``bursts`` short runs go round all its figures in registration order, and a
@@ -27,8 +28,8 @@ from typing import Any, Callable, Optional
 from pyhost.bench import native
 from pyhost.bench.results import BenchError, Figure, Results, Row, Settings, machine
 
-# The groups, in table order. web_api and isolation belong to later issues: measured when
-# their modules exist.
+# The groups, in table order. isolation belongs to a later issue: measured once its module
+# exists (and defines GROUP).
 GROUP_MODULES = ("pyhost.bench.c_dispatch", "pyhost.bench.crossings",
                  "pyhost.bench.python_baselines", "pyhost.bench.threads",
                  "pyhost.bench.load", "pyhost.bench.web_api", "pyhost.bench.isolation")
@@ -344,7 +345,9 @@ def load_groups() -> list[Group]:
             if exc.name == name:
                 continue   # a group of a later issue, not in this pyhost yet
             raise
-        groups.append(module.GROUP)
+        group = getattr(module, "GROUP", None)
+        if group is not None:   # a module without GROUP is not a group (yet)
+            groups.append(group)
     return groups
 
 
