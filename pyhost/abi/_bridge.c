@@ -195,9 +195,9 @@ static Bool phpy_hook(dcptr_t object, dcptr_t data, dcptr_t common, Bool* bBreak
     const phpy_sub* sub = common;
     if (!sub || !sub->fn)
         return False;
+    if (__builtin_expect(phpy_finalizing(), 0))
+        return False; /* taking the GIL now could end this thread: not handled */
     if (__builtin_expect(!phpy_thread_known, 0)) {
-        if (phpy_finalizing())
-            return False;
         if (PyGILState_GetThisThreadState() == NULL)
             _pyhost_thread_attach();
         phpy_thread_known = 1;
