@@ -219,3 +219,26 @@ def test_the_bridge_c_compiles_clean_with_wall_wextra(tmp_path):
          "-o", str(tmp_path / "_ffi.o")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "_bridge.c" not in done.stderr, done.stderr
+
+
+def test_run_reads_every_kind_of_pointer_cdata_right_every_time(bus):
+    """run() remembers the cdata kinds cffi's conversion accepted and then reads their value
+    directly: the answers must stay those of the conversion, call after call, and what it
+    refuses stays refused."""
+    hook = bus.create_hook("t.kinds")
+    got = []
+    bus.bind("t.kinds", lambda o, d, c: got.append(int(ffi.cast("uintptr_t", d))))
+    struct = ffi.new("HubData*")
+    array = ffi.new("char[]", b"abc")
+    values = [ffi.cast("void*", 0x1234), ffi.cast("char*", 0x5678), array, struct,
+              ffi.cast("uint64_t*", struct), ffi.new("uint64_t*", 7), ffi.gc(
+                  ffi.cast("void*", 0x9abc), lambda p: None)]
+    expected = [int(ffi.cast("uintptr_t", v)) for v in values]
+    for _ in range(3):   # more kinds than remembered slots, several rounds
+        for v in values:
+            hook.run(None, v)
+    assert got == expected * 3
+    for bad in (ffi.cast("int", 5), ffi.new("HubData*")[0], "text", 1.5, b"bytes"):
+        with pytest.raises(TypeError):
+            hook.run(None, bad)
+    assert got == expected * 3
