@@ -242,3 +242,46 @@ def test_run_reads_every_kind_of_pointer_cdata_right_every_time(bus):
         with pytest.raises(TypeError):
             hook.run(None, bad)
     assert got == expected * 3
+
+
+def test_a_thread_started_before_the_library_was_loaded_fires_safely(tmp_path):
+    """Threads get the read side's starting record from the library's TLS image, also
+    threads that existed before pyhost was imported (dlopen): fire from one, in a fresh
+    process, with a subscriber that releases itself and binds another mid-dispatch."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "early_thread.py"
+    script.write_text(textwrap.dedent("""
+        import threading
+        go, done, result = threading.Event(), threading.Event(), []
+
+        def worker():
+            go.wait()
+            from pyhost import Bus
+            bus = Bus()
+            hook = bus.create_hook("t.early")
+            calls = []
+            def releasing(o, d, c):
+                calls.append("r")
+                sub.release()
+                bus.bind("t.early", lambda o, d, c: calls.append("late"))
+            sub = bus.bind("t.early", releasing)
+            for _ in range(3):
+                hook.run()
+            result.append(calls)
+            done.set()
+
+        t = threading.Thread(target=worker)
+        t.start()               # before the native library is loaded
+        import pyhost.abi._ffi  # loads it (dlopen) while the thread exists
+        go.set()
+        done.wait(30)
+        t.join(30)
+        print(result)
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[['r', 'late', 'late']]"   # late: from the next event on
