@@ -212,23 +212,6 @@ static const DCHOOK phpy_hook_proc = phpy_hook;
 
 /* ---- Python -> C ---------------------------------------------------------------------- */
 
-/* A cdata object starts like this (CDataObject in cffi's _cffi_backend.c, the same since
- * cffi 1.0). Reading c_data directly saves cffi's generic conversion on every call; it is
- * done only for (Python type, ctype) pairs that cffi's own conversion accepted before and
- * that gave exactly c_data then, so a different layout would never be trusted. */
-typedef struct phpy_cdata_head {
-    PyObject_HEAD
-    PyObject* c_type;
-    char* c_data;
-} phpy_cdata_head;
-
-#define PHPY_KNOWN_KINDS 4
-static struct {
-    PyTypeObject* type;
-    PyObject* ctype;   /* a strong reference: the address is never reused while known */
-} phpy_known[PHPY_KNOWN_KINDS];
-static unsigned phpy_known_next;
-
 static int phpy_pointer(PyObject* value, void** out)
 {
     if (value == Py_None) {
@@ -239,27 +222,8 @@ static int phpy_pointer(PyObject* value, void** out)
         *out = PyLong_AsVoidPtr(value);
         return (*out == NULL && PyErr_Occurred()) ? -1 : 0;
     }
-    PyTypeObject* type = Py_TYPE(value);
-    for (unsigned i = 0; i < PHPY_KNOWN_KINDS; ++i) {
-        if (phpy_known[i].type == type &&
-            phpy_known[i].ctype == ((phpy_cdata_head*)value)->c_type) {
-            *out = ((phpy_cdata_head*)value)->c_data;
-            return 0;
-        }
-    }
     *out = _cffi_to_c_pointer(value, phpy_voidp);
-    if (*out == NULL && PyErr_Occurred())
-        return -1;
-    /* Accepted: `value` is a cdata. Remember its kind if the layout gives the same answer. */
-    phpy_cdata_head* head = (phpy_cdata_head*)value;
-    if (head->c_data == (char*)*out && head->c_type) {
-        unsigned slot = phpy_known_next++ % PHPY_KNOWN_KINDS;
-        Py_XDECREF(phpy_known[slot].ctype);
-        Py_INCREF(head->c_type);
-        phpy_known[slot].type = type;
-        phpy_known[slot].ctype = head->c_type;
-    }
-    return 0;
+    return (*out == NULL && PyErr_Occurred()) ? -1 : 0;
 }
 
 static void* phpy_release_gil(void)
