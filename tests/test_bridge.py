@@ -3,6 +3,8 @@ subscriber, the run() builtin of each Hook, and when the GIL is kept or released
 import logging
 import threading
 
+import time
+
 import pytest
 
 from pyhost import BREAK, HANDLED, Bus
@@ -111,9 +113,10 @@ def test_a_result_that_is_not_a_number_is_reported_not_raised(bus, caplog):
     assert "int()" in errors[0].traceback or "invalid literal" in errors[0].traceback
 
 
-def test_keyboard_interrupt_in_a_subscriber_is_reported_and_raised_again(bus):
+def test_keyboard_interrupt_in_a_subscriber_is_raised_again_not_reported(bus):
     """Never unwound into C, and never swallowed: it reaches the main thread once control is
-    back in Python."""
+    back in Python (a real SIGINT, so even a sleep there is cut short); it is not a
+    subscriber error."""
     errors = []
     bus.on_subscriber_error = errors.append
     hook = bus.create_hook("t.interrupt")
@@ -122,11 +125,12 @@ def test_keyboard_interrupt_in_a_subscriber_is_reported_and_raised_again(bus):
         raise KeyboardInterrupt
 
     bus.bind("t.interrupt", interrupted)
+    started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         hook.run()
-        for _ in range(10_000):   # the pending signal is handled between bytecodes
-            pass
-    assert len(errors) == 1 and isinstance(errors[0].exception, KeyboardInterrupt)
+        time.sleep(10)  # cut short by the redelivered interrupt
+    assert time.monotonic() - started < 5
+    assert errors == []
 
 
 def test_subscriber_call_conversions():

@@ -1,8 +1,11 @@
 """What the host's plugins are doing right now, in words: which plugin and which hook or
 lifecycle state a thread is inside. For a watchdog deciding to end a process that does not
 stop: it reads the threads' Python stacks (``sys._current_frames``), so it costs nothing
-while all is well. A compiled subscriber shows as the hook being run (``Hook.run``) and is
-named from the subscriptions each plugin made; a Python one shows as itself."""
+while all is well. ``Hook.run`` is a compiled builtin and Python subscribers are called by
+the bridge's C trampoline, so neither leaves a frame of its own: the hook being run is the
+``Hook`` held in a local named ``hook`` by the Python code that fired it (``host.fire``,
+``host.tick``); a compiled subscriber is named from the subscriptions each plugin made, a
+Python one by the plugin module whose frame is innermost."""
 from __future__ import annotations
 
 import sys
@@ -45,9 +48,12 @@ def _inside(host: Any, frame) -> Optional[str]:
         if code.co_name == "main" and isinstance(owner, (NativePlugin, PythonPlugin)):
             state = STATE_NAMES.get(local.get("state"), "its main")
             return f"{owner.meta.name} ({state})"
-        if code.co_name in ("run", "run_many") and isinstance(owner, Hook):
-            names = plugin_frame or " or ".join(subscribers(host, owner.guid)) or "a plugin"
-            return f"{names} (a subscriber of {owner.guid})"
+        hook = local.get("hook")
+        if not isinstance(hook, Hook) and code.co_name == "run_many" and isinstance(owner, Hook):
+            hook = owner
+        if isinstance(hook, Hook):
+            names = plugin_frame or " or ".join(subscribers(host, hook.guid)) or "a plugin"
+            return f"{names} (a subscriber of {hook.guid})"
         frame = frame.f_back
     return None
 

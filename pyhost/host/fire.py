@@ -120,7 +120,8 @@ class StandardHooks:
 
     # -- the core ------------------------------------------------------------------------------
     def _run(self, guid: str, obj, data, entity: Any = None) -> bool:
-        handled = self._host.hooks[guid].run(obj, data)
+        hook = self._host.hooks[guid]  # a local: pyhost.host.activity finds it in the stack
+        handled = hook.run(obj, data)
         if entity is not None:
             observe = getattr(self._services.app, "event_fired", None)
             if callable(observe):

@@ -167,9 +167,9 @@ class Host(Lifecycle):
         if self.running:
             self.sync_with_registry()
         self._tick_buffer[0] = tick_ms() if now_ms is None else now_ms
-        self.hooks["dcpp.timer.onSecond"].run(None, self._tick_buffer)
-        if minute:
-            self.hooks["dcpp.timer.onMinute"].run(None, self._tick_buffer)
+        for guid in ("dcpp.timer.onSecond", "dcpp.timer.onMinute")[:2 if minute else 1]:
+            hook = self.hooks[guid]  # a local: pyhost.host.activity finds it in the stack
+            hook.run(None, self._tick_buffer)
 
     @property
     def host_name(self) -> str:
