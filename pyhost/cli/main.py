@@ -38,6 +38,7 @@ COMMAND_MODULES = (
     "pyhost.cli.run",
     "pyhost.cli.packages",
     "pyhost.cli.users",
+    "pyhost.cli.extensions",
 )
 
 class _PluginLogFormatter(logging.Formatter):

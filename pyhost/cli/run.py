@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from pyhost.cli import stopping
+from pyhost.cli import extensions, stopping
 from pyhost.cli.errors import CommandError
 from pyhost.cli.common import escape_controls
 from pyhost.host.events import Category
@@ -58,6 +58,7 @@ def register(subparsers, common) -> None:
     p.add_argument("--tls-key", metavar="FILE", help="TLS private key for --listen")
     p.add_argument("--insecure-http", action="store_true",
                    help="allow --listen on a non-loopback address without TLS")
+    extensions.add_run_options(p)
     p.set_defaults(handler=cmd_run)
 
 
@@ -170,6 +171,7 @@ def cmd_run(args) -> int:
     if args.seconds is not None and not 0 <= args.seconds < 10**9:
         raise CommandError(f"--seconds must be a non-negative number, not {args.seconds:g}.")
     _check_listen(args)
+    extensions.check_run_options(args)
     source = None if args.replay is None else _open_replay(args.replay)
 
     stopper = stopping.current
@@ -194,6 +196,7 @@ def cmd_run(args) -> int:
                     Category.PLUGIN | Category.ERROR))
             host.start()
             server = _start_server(host, args)
+            server = extensions.start_for_run(host, args, server)  # stopped by server.stop
             if stopper is not None:
                 stopper.extra_progress = lambda: tally.events
             if source is not None and not should_stop():

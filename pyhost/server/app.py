@@ -17,7 +17,7 @@ import logging
 import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from aiohttp import WSMsgType, web
 
@@ -85,6 +85,8 @@ class ApiServer:
         self.stall_timeout = stall_timeout
         self.heartbeat = heartbeat
         self.connections: set[Connection] = set()
+        # Called on the loop when a WebSocket closes, with the session it had (or None).
+        self.on_disconnect: list[Callable[[Connection, Optional[Session]], None]] = []
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self._thread: Optional[threading.Thread] = None
         self._ready = threading.Event()
@@ -125,6 +127,13 @@ class ApiServer:
         thread, self._thread = self._thread, None
         if thread is None:
             return
+        for module in self.modules.values():  # e.g. extensions stop while sockets still work
+            before_stop = getattr(module, "before_stop", None)
+            if callable(before_stop):
+                try:
+                    before_stop()
+                except Exception:
+                    log.exception("stopping an API area failed")
         loop = self.loop
         if loop is not None and self._stopping is not None:
             loop.call_soon_threadsafe(self._stopping.set)
@@ -327,7 +336,13 @@ class ApiServer:
 
     def _closed(self, connection: Connection) -> None:
         self.connections.discard(connection)
+        session = connection.session
         self.detach(connection)
+        for callback in list(self.on_disconnect):
+            try:
+                callback(connection, session)
+            except Exception:
+                log.exception("disconnect callback failed")
 
 
 async def _json_errors_handler(request, handler):

@@ -21,7 +21,9 @@ REJECT_SCHEMA = {"type": "object", "properties": {"reject_id": {"type": "string"
 
 def add_listeners(server: Any, module: str, permission: Optional[str], events: Iterable[str],
                   entity_events: Iterable[str] = (),
-                  entity_exists: Optional[Callable[[str], bool]] = None) -> None:
+                  entity_exists: Optional[Callable[[str], bool]] = None,
+                  on_add: Optional[Callable[[Call, str, Optional[str]], None]] = None) -> None:
+    """``on_add(call, event, entity)`` runs (on the loop) after a listener was added."""
     routes, listeners = server.routes, server.listeners
     events, entity_events = frozenset(events), frozenset(entity_events)
 
@@ -39,7 +41,10 @@ def add_listeners(server: Any, module: str, permission: Optional[str], events: I
         return entity
 
     async def add(call: Call) -> None:
-        listeners.add(call.require_socket(), event_of(call, events))
+        name = event_of(call, events)
+        listeners.add(call.require_socket(), name)
+        if on_add is not None:
+            on_add(call, name, None)
 
     async def remove(call: Call) -> None:
         if not listeners.remove(call.require_socket(), event_of(call, events)):
@@ -47,7 +52,10 @@ def add_listeners(server: Any, module: str, permission: Optional[str], events: I
 
     async def add_entity(call: Call) -> None:
         name = event_of(call, entity_events)
-        listeners.add(call.require_socket(), name, entity_of(call))
+        entity = entity_of(call)
+        listeners.add(call.require_socket(), name, entity)
+        if on_add is not None:
+            on_add(call, name, entity)
 
     async def remove_entity(call: Call) -> None:
         name = event_of(call, entity_events)

@@ -12,9 +12,10 @@ from pyhost import __version__
 from pyhost.server.routes import Call
 
 API_VERSION = 1
-# AirDC++'s feature levels: 4 = chat hooks and menus, 6 = extension ready signal, 7 = appPid.
-# pyhost implements the chat hooks and listeners of level 4; the extension endpoints raise it.
-API_FEATURE_LEVEL = 4
+# AirDC++'s feature levels: 4 = chat hooks and menus, 6 = the extension ready signal
+# (signalReady), 7 = appPid in the extensions' arguments. pyhost implements those of the
+# areas it has (docs/extensions.md); AirDC++ itself is at 10.
+API_FEATURE_LEVEL = 7
 
 
 class SystemApi:

@@ -1,0 +1,4 @@
+'use strict';
+const { ManagedExtension } = require('airdcpp-extension');
+
+ManagedExtension(require('./main'), {});
