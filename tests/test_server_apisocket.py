@@ -106,7 +106,7 @@ def test_login_system_info_and_listeners(served, node):
     assert ev["event"] == "hub_message" and ev["data"]["text"] == "<bob> hi"
     hub_id = ev["entity"]
     # one entity's listener besides the all-hubs one: the library routes by "event + id"
-    node.ok("listen", key="one", module="hubs", event="hub_status_message", entity=hub_id)
+    node.ok("listen", key="one", module="hubs", event="hub_status", entity=hub_id)
     node.ok("post", path=f"hubs/{hub_id}/status_message", data={"text": "note"})
     ev = node.next()
     assert ev["key"] == "one" and ev["entity"] == hub_id and ev["data"]["text"] == "note"

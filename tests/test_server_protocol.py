@@ -7,7 +7,8 @@ import time
 import aiohttp
 
 from pyhost.server.hook_bridge import ApiHookTimedOut
-from server_helpers import PASSWORD, Served, WsClient, http, login_http, run, served  # noqa: F401
+from server_helpers import (  # noqa: F401
+    PASSWORD, USERS, Served, WsClient, http, login_http, run, served)
 
 HUB = "adc://hub.example:1511"
 
@@ -68,8 +69,11 @@ def test_listeners_all_and_per_entity_and_removal(served):
         ev = await c.next_event()
         assert ev["event"] == "hub_message" and ev["data"]["text"] == "<bob> one"
         hub_id = ev["id"]
-        assert ev["data"]["from"] == {"cid": "", "nick": "bob", "hub_url": HUB,
-                                      "hub_name": HUB, "flags": []}
+        sender = ev["data"]["from"]
+        assert {k: sender[k] for k in ("cid", "nick", "hub_url", "hub_name", "flags",
+                                       "hub_session_id")} == {
+            "cid": "", "nick": "bob", "hub_url": HUB, "hub_name": HUB, "flags": [],
+            "hub_session_id": ev["id"]}
         # the hub is listed with that id
         hubs = await c.ok("GET", "hubs")
         assert [h["id"] for h in hubs if h["hub_url"] == HUB] == [hub_id]
@@ -80,7 +84,7 @@ def test_listeners_all_and_per_entity_and_removal(served):
         await loop.run_in_executor(None, host.fire.incoming_chat, HUB, "hub says hi")
         ev = await c.next_event()
         assert ev["id"] == hub_id and ev["data"]["text"] == "hub says hi"
-        assert ev["data"]["from"]["flags"] == ["hub"]
+        assert ev["data"]["from"]["flags"] == ["bot"]  # the hub itself, as AirDC++ flags it
         code, err = await c.request("POST", "hubs/999/listeners/hub_message")
         assert code == 404
         code, err = await c.request("POST", "hubs/listeners/no_such_event")
@@ -91,8 +95,8 @@ def test_listeners_all_and_per_entity_and_removal(served):
         await c.ok("POST", "hubs/listeners/hub_text_command")
         await loop.run_in_executor(None, host.fire.chat_command, HUB, "/greet a b")
         ev = await c.next_event()
-        assert ev["event"] == "hub_text_command" and ev["data"] == {"command": "greet",
-                                                                    "args": ["a", "b"]}
+        assert ev["event"] == "hub_text_command" and ev["data"] == {
+            "command": "greet", "args": ["a", "b"], "permissions": ["admin"]}
         assert c.events.empty()
         await c.close()
     run(scenario())
@@ -246,7 +250,7 @@ def test_chat_actions_are_effects_and_reach_the_world(served):
         host.fire.incoming_chat(HUB, "hello")
         hub = (await c.ok("GET", "hubs"))[0]["id"]
         await c.ok("POST", "hubs/listeners/hub_message")
-        await c.ok("POST", "hubs/listeners/hub_status_message")
+        await c.ok("POST", "hubs/listeners/hub_status")
         host.effects.drain()
         sent = await c.ok("POST", f"hubs/{hub}/chat_message", {"text": "hi all"})
         assert sent == {"command": False, "handled": False, "sent": True}
@@ -254,7 +258,8 @@ def test_chat_actions_are_effects_and_reach_the_world(served):
         assert ev["data"]["text"] == "hi all" and "self" in ev["data"]["from"]["flags"]
         await c.ok("POST", f"hubs/{hub}/status_message", {"text": "note", "severity": "info"})
         ev = await c.next_event()
-        assert ev["event"] == "hub_status_message" and ev["data"]["severity"] == "info"
+        assert ev["event"] == "hub_status" and ev["data"]["severity"] == "info"
+        assert ev["data"]["label"] == "chatter"
         await c.ok("POST", "events", {"text": "posted", "severity": "warning"})
         effects = [(e.interface, e.function) for e in host.effects.drain()]
         assert effects == [("api", "hubs.chat_message"), ("api", "hubs.status_message"),
@@ -329,7 +334,8 @@ def test_private_chat_sessions_messages_hooks_and_commands(served):
                                              {"text": "secret"}))
         call = await c.next_event()
         assert call["event"] == "private_chat_outgoing_message_hook"
-        assert call["data"]["text"] == "secret" and call["data"]["session_id"] == cid
+        assert call["data"]["text"] == "secret" and call["data"]["user"]["cid"] == cid
+        assert call["data"]["echo"] is False and call["data"]["user"]["nicks"] == "carol"
         await c.ok("POST", "private_chat/hooks/private_chat_outgoing_message_hook/"
                            f"{call['completion_id']}/reject", {"reject_id": "x"})
         code, result = await posting
@@ -339,7 +345,9 @@ def test_private_chat_sessions_messages_hooks_and_commands(served):
         assert cmd["command"] is True
         ev = await c.next_event()
         assert ev["event"] == "private_chat_text_command"
-        assert ev["data"] == {"command": "roll", "args": ["2", "d6"]} and ev["id"] == cid
+        # typed by the chatter session: its permissions come with the command, as in AirDC++
+        assert ev["data"] == {"command": "roll", "args": ["2", "d6"],
+                              "permissions": sorted(USERS["chatter"])} and ev["id"] == cid
         await c.ok("DELETE", f"private_chat/{cid}")
         assert await c.ok("GET", "private_chat") == []
         await c.close()

@@ -1,14 +1,7 @@
-"""Chat as the API shows it: message objects, the hubs and private chats behind entity ids,
-and the "api" effects that record what clients do.
-
-A chat message object is ``{id, text, from, to?, reply_to?, time, third_person}`` where
-``from`` / ``to`` / ``reply_to`` are ``{cid, nick, hub_url, hub_name, flags}``. The ABI's
-incoming hub chat is only a hub and a text, so for it pyhost fills ``from`` like this: when
-the text starts with ``<nick> `` (the NMDC chat form) ``nick`` is that nick, otherwise ``nick``
-is empty and ``flags`` holds ``"hub"`` (a message from the hub itself); ``cid`` is empty
-(the ABI gives none), ``hub_url`` is the hub's url, and ``flags`` gets ``"self"`` when the nick
-is our own nick on that hub. The text is passed on unchanged. Private messages carry the
-user the ABI gives (nick, CID, hub, ``"op"`` when is_op).
+"""Chat as the API handles it: the hubs and private chats behind entity ids, API clients'
+chat lines, and the "api" effects that record what clients do. The objects (messages,
+users, hubs, text commands) are built by :mod:`pyhost.server.api.chat_objects`, re-exported
+here.
 
 Hubs are known to the API by a number (``hubs/<id>``) given the first time a hub is seen
 (listed by the application, in an event, or in a plugin's call); private chats by the
@@ -17,22 +10,34 @@ other user's CID (``private_chat/<cid>``).
 from __future__ import annotations
 
 import itertools
-import re
 import threading
-import time
 from typing import Any, Callable, Optional
 
 from pyhost.abi._ffi import ffi
 from pyhost.app.application import MsgType
+from pyhost.server.api.chat_objects import (  # noqa: F401 (re-exported)
+    chat_message,
+    hinted_user,
+    hub_object,
+    hub_sender,
+    next_id,
+    private_chat_object,
+    status_message,
+    text_command,
+    typing_session,
+    user_object,
+)
 from pyhost.server.protocol import ApiError
+
+__all__ = ["SEVERITIES", "SEVERITY_TYPES", "Directory", "c_string", "chat_message",
+           "hinted_user", "hub_object", "hub_sender", "next_id", "own_nick", "post_chat",
+           "private_chat_object", "record", "status_message", "text_command",
+           "typing_session", "user_object"]
 
 SEVERITIES = ("notify", "info", "warning", "error", "verbose")
 # Status messages land in the hub window as the ABI's local messages of this type.
 SEVERITY_TYPES = {"notify": MsgType.STATUS, "info": MsgType.STATUS, "verbose": MsgType.STATUS,
                   "warning": MsgType.SYSTEM, "error": MsgType.SYSTEM}
-_NICK = re.compile(r"<([^<>\s]{1,64})> ")
-
-_message_ids = itertools.count(1)
 
 
 def c_string(ptr: Any) -> str:
@@ -40,41 +45,6 @@ def c_string(ptr: Any) -> str:
     if ptr is None or ptr == ffi.NULL:
         return ""
     return ffi.string(ffi.cast("char*", ptr)).decode("utf-8", "replace")
-
-
-def next_id() -> int:
-    return next(_message_ids)
-
-
-def user_object(nick: str, hub_url: str, cid: str = "", flags: tuple = ()) -> dict:
-    return {"cid": cid, "nick": nick, "hub_url": hub_url, "hub_name": hub_url,
-            "flags": list(flags)}
-
-
-def hub_sender(hub_url: str, text: str, own_nick: str) -> dict:
-    """``from`` for incoming hub chat (see the module docstring)."""
-    m = _NICK.match(text)
-    if m is None:
-        return user_object("", hub_url, flags=("hub",))
-    nick = m.group(1)
-    return user_object(nick, hub_url, flags=("self",) if nick == own_nick else ())
-
-
-def chat_message(text: str, sender: dict, to: Optional[dict] = None,
-                 reply_to: Optional[dict] = None, third_person: bool = False,
-                 mid: Optional[int] = None) -> dict:
-    out = {"id": next_id() if mid is None else mid, "text": text, "from": sender,
-           "time": int(time.time()), "third_person": third_person, "is_read": False}
-    if to is not None:
-        out["to"] = to
-    if reply_to is not None:
-        out["reply_to"] = reply_to
-    return out
-
-
-def status_message(text: str, severity: str) -> dict:
-    return {"id": next_id(), "text": text, "severity": severity, "time": int(time.time()),
-            "is_read": False}
 
 
 def own_nick(app: Any, hub_url: str = "") -> str:
@@ -117,7 +87,9 @@ def post_chat(host: Any, session: Any, area: str, target: dict, message: str,
     own processing when it has ``default_action`` (as after any outgoing chat event), else
     with ``send`` (the application's DCHub). Recorded as the "api" effect
     ``<area>.chat_command`` / ``<area>.chat_message``."""
-    fire = host.fire.fire
+    def fire(hook: str, obj: Any, data: Any) -> Any:
+        with typing_session(session):
+            return host.fire.fire(hook, obj, data)
     if message.startswith("/"):
         handled = record(host, session, f"{area}.chat_command",
                          {**target, "command": message},

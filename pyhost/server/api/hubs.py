@@ -1,12 +1,14 @@
 """``hubs``: the hubs the application is connected to, their chat, and the chat hooks.
 
 Endpoints: ``GET hubs``, ``GET hubs/<id>``, ``POST hubs/<id>/chat_message {text,
-third_person?}``, ``POST hubs/<id>/status_message {text, severity?}``; listeners
-``hub_message`` (chat that got through the hooks, incoming and our own), ``hub_status_message``
-(status messages: the API's and plugins' ``DCHub.local_message``), ``hub_text_command``
-(``{command, args}`` of ``dcpp.ui.onChatCommand``); hooks ``hub_incoming_message_hook``
-(``dcpp.chat.onIncomingChat``, data: a chat message object) and ``hub_outgoing_message_hook``
-(``dcpp.chat.onOutgoingChat``, data ``{text, third_person, session_id, hub_url}``), 2 s each.
+third_person?}`` (hubs_send), ``POST hubs/<id>/status_message {text, severity?}``
+(hubs_edit, as in AirDC++); listeners ``hub_message`` (chat that got through the hooks,
+incoming and our own), ``hub_status`` (status messages: the API's and plugins'
+``DCHub.local_message``; ``hub_status_message`` is pyhost's earlier name, still sent),
+``hub_text_command`` (``{command, args, permissions}`` of ``dcpp.ui.onChatCommand``); hooks
+``hub_incoming_message_hook`` (``dcpp.chat.onIncomingChat``, data: a chat message object)
+and ``hub_outgoing_message_hook`` (``dcpp.chat.onOutgoingChat``, data ``{text,
+third_person, hub_url, session_id}``), 2 s each. Shapes: :mod:`~pyhost.server.api.chat_objects`.
 
 A ``chat_message`` whose text starts with ``/`` is a command: it fires
 ``dcpp.ui.onChatCommand`` (plugins, then ``hub_text_command`` listeners) and is not sent.
@@ -55,7 +57,7 @@ class HubsApi:
             "dcpp.ui.onChatCommand", "hubs", None, "hubs_edit", CHAT_TIMEOUT_S, self._command,
             on_pass=lambda p: publish("hub_text_command", p[1], p[0]),
             wanted=lambda: wants("hub_text_command")))
-        events = ("hub_message", "hub_status_message", "hub_text_command")
+        events = ("hub_message", "hub_status", "hub_status_message", "hub_text_command")
         add_listeners(server, "hubs", "hubs_view", events, events, self._exists)
         add_hooks(server, "hubs", "hubs_edit")
         r = server.routes
@@ -63,7 +65,7 @@ class HubsApi:
         r.add("GET", "hubs/{id}", "hubs_view", self.get, "One hub")
         r.add("POST", "hubs/{id}/chat_message", "hubs_send", self.chat_message,
               "Send a chat message (or a /command) to a hub", body=MESSAGE_SCHEMA)
-        r.add("POST", "hubs/{id}/status_message", "hubs_send", self.status_message,
+        r.add("POST", "hubs/{id}/status_message", "hubs_edit", self.status_message,
               "Show a status message in a hub's window", body=STATUS_SCHEMA)
 
     def start(self) -> None:
@@ -101,29 +103,38 @@ class HubsApi:
         return hub
 
     def _object(self, hub: Hub) -> dict:
-        return {"id": self._id_of(hub.url), "hub_url": hub.url,
-                "identity": {"name": hub.url, "description": ""},
-                "connect_state": {"id": "connected", "str": "Connected"},
-                "protocol": hub.protocol.name.lower() if hasattr(hub.protocol, "name")
-                else int(hub.protocol),
-                "encryption": {"trusted": bool(hub.is_secure)}, "is_op": hub.is_op}
+        protocol = hub.protocol.name.lower() if hasattr(hub.protocol, "name") else \
+            int(hub.protocol)
+        return chat.hub_object(self._id_of(hub.url), hub.url,
+                               chat.own_nick(self.host.app, hub.url), bool(hub.is_secure),
+                               hub.is_op, protocol)
+
+    def _status(self, text: str, severity: str, hub_id: int, label: str = "") -> None:
+        message = chat.status_message(text, severity, label)
+        for name in ("hub_status", "hub_status_message"):
+            self.server.listeners.publish(name, message, hub_id)
 
     # -- bus -> API ----------------------------------------------------------------------
     def _incoming(self, obj: Any, data: Any) -> dict:
         url = HubData(obj).url or ""
-        self._id_of(url)
+        hub_id = self._id_of(url)
         message = chat.c_string(data) or ""
-        return chat.chat_message(message, chat.hub_sender(url, message,
-                                                          chat.own_nick(self.host.app, url)))
+        nick = chat.own_nick(self.host.app, url)
+        return chat.chat_message(message, chat.hub_sender(url, message, nick, hub_id),
+                                 own_nick=nick)
 
     def _outgoing(self, obj: Any, data: Any) -> dict:
         url = HubData(obj).url or ""
         return {"text": chat.c_string(data) or "", "third_person": False,
                 "session_id": self._id_of(url), "hub_url": url}
 
+    def _me(self, url: str) -> dict:
+        return chat.user_object(chat.own_nick(self.host.app, url), url, flags=("self",),
+                                hub_id=self._id_of(url))
+
     def _sent(self, payload: dict) -> None:
         url = payload["hub_url"]
-        me = chat.user_object(chat.own_nick(self.host.app, url), url, flags=("self",))
+        me = self._me(url)
         self.server.listeners.publish(
             "hub_message", chat.chat_message(payload["text"], me,
                                              third_person=payload["third_person"]),
@@ -132,8 +143,7 @@ class HubsApi:
     def _command(self, obj: Any, data: Any) -> tuple:
         url = HubData(obj).url or ""
         cmd = CommandData(data)
-        return self._id_of(url), {"command": cmd.command or "",
-                                  "args": (cmd.params or "").split()}
+        return self._id_of(url), chat.text_command(cmd.command or "", cmd.params or "")
 
     def _on_effect(self, effect: Any) -> None:
         """Plugins' chat through DCHub shows up for the API's listeners too."""
@@ -144,11 +154,9 @@ class HubsApi:
             return
         url = hub["url"]
         if effect.function == "local_message":
-            self.server.listeners.publish(
-                "hub_status_message", chat.status_message(str(effect.args.get("message")),
-                                                          "info"), self._id_of(url))
+            self._status(str(effect.args.get("message")), "info", self._id_of(url))
         elif effect.function == "send_message":
-            me = chat.user_object(chat.own_nick(self.host.app, url), url, flags=("self",))
+            me = self._me(url)
             self.server.listeners.publish(
                 "hub_message", chat.chat_message(str(effect.args.get("message")), me,
                                                  third_person=bool(
@@ -188,9 +196,7 @@ class HubsApi:
             service.local_message(hub, message, chat.SEVERITY_TYPES[severity])
         chat.record(self.host, call.session, "hubs.status_message",
                     {"hub": hub.summary(), "message": message, "severity": severity}, show)
-        self.server.listeners.publish("hub_status_message",
-                                      chat.status_message(message, severity),
-                                      self._id_of(hub.url))
+        self._status(message, severity, self._id_of(hub.url), call.session.user.name)
         return None
 
 

@@ -3,13 +3,16 @@ hooks, mirroring ``hubs``.
 
 Endpoints: ``GET private_chat``, ``POST private_chat {user: {cid, hub_url}}`` (open one),
 ``GET/DELETE private_chat/<cid>``, ``POST private_chat/<cid>/chat_message {text,
-third_person?}``, ``POST private_chat/<cid>/status_message {text, severity?}``; listeners
-``private_chat_created``, ``private_chat_removed``, ``private_chat_message``,
-``private_chat_status_message``, ``private_chat_text_command``; hooks
-``private_chat_incoming_message_hook`` (``dcpp.chat.onIncomingPM``) and
-``private_chat_outgoing_message_hook`` (``dcpp.chat.onOutgoingPM``). An incoming private
-message opens the session with its sender. Status messages of private chats have no ABI
-counterpart: they reach listeners and the effect record only.
+third_person?}``, ``POST private_chat/<cid>/status_message {text, severity?}``
+(private_chat_edit, as in AirDC++); listeners ``private_chat_created``,
+``private_chat_removed``, ``private_chat_message``, ``private_chat_status`` (and pyhost's
+earlier name ``private_chat_status_message``), ``private_chat_text_command``; hooks
+``private_chat_incoming_message_hook`` (``dcpp.chat.onIncomingPM``, data: a chat message) and
+``private_chat_outgoing_message_hook`` (``dcpp.chat.onOutgoingPM``, data ``{text,
+third_person, echo, user}`` with a hinted user). A private chat object is ``{id, user,
+ccpm_state, message_counts}`` (``user`` a hinted user). An incoming private message opens
+the session with its sender. Status messages of private chats have no ABI counterpart: they
+reach listeners and the effect record only.
 """
 from __future__ import annotations
 
@@ -28,7 +31,8 @@ OPEN_SCHEMA = {"type": "object", "required": ["user"],
                "properties": {"user": {"type": "object", "required": ["cid"],
                                        "properties": {"cid": {"type": "string"},
                                                       "hub_url": {"type": "string"}}}}}
-EVENTS = ("private_chat_message", "private_chat_status_message", "private_chat_text_command")
+EVENTS = ("private_chat_message", "private_chat_status", "private_chat_status_message",
+          "private_chat_text_command")
 
 
 class PrivateChatApi:
@@ -64,7 +68,7 @@ class PrivateChatApi:
               "Close a private chat")
         r.add("POST", "private_chat/{id}/chat_message", "private_chat_send", self.chat_message,
               "Send a private message (or a /command)", body=MESSAGE_SCHEMA)
-        r.add("POST", "private_chat/{id}/status_message", "private_chat_send",
+        r.add("POST", "private_chat/{id}/status_message", "private_chat_edit",
               self.status_message, "Show a status message in a private chat",
               body=STATUS_SCHEMA)
 
@@ -77,12 +81,21 @@ class PrivateChatApi:
         return user.cid
 
     def _object(self, user: User) -> dict:
-        return {"id": user.cid, "user": self._user(user)}
+        return chat.private_chat_object(self._hinted(user))
+
+    def _user(self, user: Any, flags: tuple = ()) -> dict:
+        flags = flags + (("op",) if user.is_op else ())
+        hub_id = self._hub_id(user.hub_url)
+        return chat.user_object(user.nick or "", user.hub_url, user.cid or "", flags, hub_id)
 
     @staticmethod
-    def _user(user: Any, flags: tuple = ()) -> dict:
-        flags = flags + (("op",) if user.is_op else ())
-        return chat.user_object(user.nick or "", user.hub_url, user.cid or "", flags)
+    def _hinted(user: Any) -> dict:
+        return chat.hinted_user(user.nick or "", user.cid or "", user.hub_url,
+                                ("op",) if user.is_op else ())
+
+    def _hub_id(self, url: str) -> int:
+        hubs = self.server.modules.get("hubs") if hasattr(self.server, "modules") else None
+        return hubs.directory.id_for(url) if hubs is not None and url else 0
 
     def _session(self, call: Call) -> User:
         cid = self.sessions.key_for(call.params["id"])
@@ -99,30 +112,34 @@ class PrivateChatApi:
 
     def _me(self, hub_url: str) -> dict:
         return chat.user_object(chat.own_nick(self.host.app, hub_url), hub_url,
-                                flags=("self",))
+                                flags=("self",), hub_id=self._hub_id(hub_url))
 
     def _incoming(self, obj: Any, data: Any) -> dict:
         user = self._view_user(obj)
         self._track(user)
         sender = self._user(user)
         return chat.chat_message(chat.c_string(data) or "", sender, to=self._me(user.hub_url),
-                                 reply_to=sender)
+                                 reply_to=sender,
+                                 own_nick=chat.own_nick(self.host.app, user.hub_url))
 
     def _outgoing(self, obj: Any, data: Any) -> dict:
         user = self._view_user(obj)
-        return {"text": chat.c_string(data) or "", "third_person": False, "session_id": user.cid,
-                "user": self._user(user)}
+        return {"text": chat.c_string(data) or "", "third_person": False, "echo": False,
+                "user": self._hinted(user)}
 
     def _sent(self, payload: dict) -> None:
-        user = payload["user"]
-        message = chat.chat_message(payload["text"], self._me(user["hub_url"]), to=user,
-                                    reply_to=user, third_person=payload["third_person"])
-        self.server.listeners.publish("private_chat_message", message, payload["session_id"])
+        hinted = payload["user"]
+        user = User(hinted["nicks"], hinted["cid"], hinted["hub_url"],
+                    is_op="op" in hinted["flags"])
+        message = chat.chat_message(payload["text"], self._me(user.hub_url),
+                                    to=self._user(user), reply_to=self._user(user),
+                                    third_person=payload["third_person"])
+        self.server.listeners.publish("private_chat_message", message, user.cid)
 
     def _command(self, obj: Any, data: Any) -> tuple:
         user = self._view_user(obj)
         cmd = CommandData(data)
-        return user.cid, {"command": cmd.command or "", "args": (cmd.params or "").split()}
+        return user.cid, chat.text_command(cmd.command or "", cmd.params or "")
 
     # -- endpoints -----------------------------------------------------------------------
     def list(self, call: Call) -> list:
@@ -170,8 +187,9 @@ class PrivateChatApi:
         chat.record(self.host, call.session, "private_chat.status_message",
                     {"to": user.summary(), "message": message, "severity": severity},
                     lambda: None)
-        self.server.listeners.publish("private_chat_status_message",
-                                      chat.status_message(message, severity), user.cid)
+        status = chat.status_message(message, severity, call.session.user.name)
+        for name in ("private_chat_status", "private_chat_status_message"):
+            self.server.listeners.publish(name, status, user.cid)
 
 
 def register(server: Any) -> PrivateChatApi:
