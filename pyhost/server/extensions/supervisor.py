@@ -32,6 +32,7 @@ from pyhost.server.extensions.events import (
 )
 from pyhost.server.extensions.layout import ERROR_LOG, LOG_DIR
 from pyhost.server.extensions.package import PackageError
+from pyhost.server.extensions.watchdog import Watchdog
 from pyhost.server.sessions import MAX_INACTIVITY_S
 from pyhost.server.users import ApiUser
 
@@ -62,6 +63,7 @@ class Supervisor:
         self._thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()
         self._closed = False
+        self._watchdog: Optional[Watchdog] = None
 
     @property
     def alive(self) -> bool:
@@ -89,6 +91,9 @@ class Supervisor:
         if thread is not None:
             self._queue.put(_STOP)
             thread.join(timeout=60)
+        if self._watchdog is not None:
+            self._watchdog.close()
+            self._watchdog = None
 
     def _run(self) -> None:
         while True:
@@ -131,7 +136,10 @@ class Supervisor:
                                                                     info),
                                    ext.name, m.api_url, session.token, m.options.debug,
                                    info.signal_ready, os.getpid())
+            if self._watchdog is None:
+                self._watchdog = Watchdog()
             ext.process = process.ExtensionProcess(launch)
+            self._watchdog.watch(ext.process.pid)  # its group id: it leads a session
         except (PackageError, ValueError, OSError) as exc:
             if session is not None:
                 m.end_session(session)
@@ -171,6 +179,10 @@ class Supervisor:
                 self.stop(ext)
 
     def _ended(self, ext: Any, code: int) -> None:
+        proc = ext.process
+        proc.stop(0)  # what is left of its process group goes too
+        if self._watchdog is not None:
+            self._watchdog.forget(proc.pid)
         ext.process = None
         ext.exit_code = code
         ext.ready = False
