@@ -245,6 +245,7 @@ def test_the_session_ends_with_the_process_and_comes_back(hosted):
             values = (await http(s, "GET", h.url + f"extensions/{WATCHER}/settings",
                                  token=admin))[1]
             assert values["greeting"] == "bonjour"
+            wait_for(lambda: "settings-watcher loaded" in output(h, WATCHER))
             tail = (await http(s, "GET", h.url + f"extensions/{WATCHER}/logs/output.log",
                                token=admin))[1]
             assert "settings-watcher loaded" in tail["text"] and tail["truncated"] is False
@@ -290,3 +291,38 @@ def test_an_unmanaged_extension_registers_and_goes_with_its_socket(packed, tmp_p
     wait_for(lambda: name not in {e.name for e in h.manager.all()}, what="unregistered")
     assert h.host.fire.incoming_chat(HUB, "<x> badword") is False
     h.close()
+
+
+def test_menu_items_of_an_extension(hosted):
+    """The official library's context menu helper (menus hook and listener) against the
+    menus endpoints a UI calls."""
+    h = hosted
+    ready(h, FILTER)
+
+    async def scenario():
+        c = await WsClient.open(h.server.ws_url)
+        await c.login("viewer")
+        hub = (await c.ok("GET", "hubs"))[0]["id"]
+        await c.ok("POST", "hubs/listeners/hub_status")
+        groups = await c.ok("POST", "menus/hub/list_grouped",
+                            {"selected_ids": [hub], "supports": ["urls", "form"]})
+        assert groups == [{"id": "pyhost_chat_filter", "title": "pyhost chat filter",
+                           "icon": {}, "items": [{
+                               "id": "filter_status", "title": "Show the chat filter",
+                               "icon": {"semantic": "filter"},
+                               "hook_id": "pyhost_chat_filter", "urls": [],
+                               "form_definitions": None}]}]
+        assert await c.ok("POST", "menus/user/list_grouped", {"selected_ids": ["X"]}) == []
+        await c.ok("POST", "menus/hub/select", {"hook_id": "pyhost_chat_filter",
+                                                "menuitem_id": "filter_status",
+                                                "selected_ids": [hub]})
+        ev = await hub_status(c)
+        assert ev["id"] == hub and ev["data"]["text"].startswith("Chat filter: ")
+        code, err = await c.request("POST", "menus/hub/select", {"hook_id": "x"})
+        assert code == 400 and err["field"] == "menuitem_id"
+        code, err = await c.request("POST", "menus/nope/list_grouped", {})
+        assert code == 404
+        subscribers = await c.ok("GET", "menus/hooks/hub_list_menuitems")
+        assert subscribers == [{"id": "pyhost_chat_filter", "name": "pyhost chat filter"}]
+        await c.close()
+    run(scenario(), timeout=60)

@@ -58,8 +58,10 @@ class ApiHookSkipped(Event):
 
 @dataclass
 class BridgedHook:
-    """One bus hook the API sees. ``name`` is the API hook (None: listeners only)."""
-    guid: str
+    """One bus hook the API sees. ``name`` is the API hook (None: listeners only). A hook
+    with no ``guid`` is the API's own (menus): nothing is bound on the bus; the server asks
+    its subscribers with :meth:`HookBridge.collect`."""
+    guid: Optional[str]
     module: str
     name: Optional[str]
     permission: Optional[str]
@@ -109,7 +111,8 @@ class HookBridge:
         if hook.name is not None:
             hook.timeout = self._timeouts.get(hook.name, hook.timeout)
             self.hooks[hook.name] = hook
-        self._by_guid[hook.guid] = hook
+        if hook.guid is not None:
+            self._by_guid[hook.guid] = hook
 
     def start(self, loop: asyncio.AbstractEventLoop, thread_id: int) -> None:
         self.loop = loop
@@ -202,11 +205,36 @@ class HookBridge:
             hook.on_pass(payload)
         return 0
 
+    def collect(self, hook_name: str, payload: Any) -> list[tuple[Any, Any]]:
+        """Asks each API subscriber of an API-only hook in turn (never from the loop
+        thread); returns ``(subscriber, resolve data)`` of those that resolved in time."""
+        hook = self.hooks[hook_name]
+        if threading.get_ident() == self._loop_thread:
+            self._report_skip(hook, "it was fired on the server's loop thread")
+            return []
+        out = []
+        for sub in self._subs.get(hook_name, ()):
+            outcome = self._ask(hook, sub, payload)
+            if outcome is not None and outcome[0] == "resolve":
+                out.append((sub, outcome[1]))
+        return out
+
     def _call(self, hook: BridgedHook, sub: _Subscriber, payload: Any) -> bool:
         """Runs one API subscriber; True when it rejected."""
+        outcome = self._ask(hook, sub, payload)
+        if outcome is None or outcome[0] != "reject":
+            return False
+        _, reject_id, message = outcome
+        self._record(f"{hook.name}.reject", {"subscriber": sub.label,
+                                             "user": _user(sub.connection),
+                                             "reject_id": reject_id, "message": message})
+        return True
+
+    def _ask(self, hook: BridgedHook, sub: _Subscriber, payload: Any) -> Optional[tuple]:
+        """Pushes one call and waits for its answer: the outcome, or None (timed out)."""
         loop = self.loop
         if loop is None or sub.connection.closed:
-            return False
+            return None
         call = _Pending(next(self._ids), sub)
         with self._lock:
             self._pending[call.completion_id] = call
@@ -216,21 +244,14 @@ class HookBridge:
             loop.call_soon_threadsafe(sub.connection.send, frame)
         except RuntimeError:  # the loop is gone
             self._finish(call, ("gone",))
-            return False
+            return None
         if not call.done.wait(hook.timeout):
             with self._lock:
                 still_waiting = self._pending.pop(call.completion_id, None) is not None
             if still_waiting:
                 self._report_timeout(hook, sub)
-                return False
-        outcome = call.outcome or ("gone",)
-        if outcome[0] != "reject":
-            return False
-        _, reject_id, message = outcome
-        self._record(f"{hook.name}.reject", {"subscriber": sub.label,
-                                             "user": _user(sub.connection),
-                                             "reject_id": reject_id, "message": message})
-        return True
+                return None
+        return call.outcome or ("gone",)
 
     # -- reporting -----------------------------------------------------------------------
     def _record(self, function: str, args: dict) -> None:

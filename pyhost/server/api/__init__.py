@@ -9,7 +9,7 @@ import importlib
 from typing import Any
 
 AREAS = ("system", "sessions", "settings", "events", "hubs", "private_chat", "plugins",
-         "testbench", "extensions")
+         "testbench", "extensions", "menus")
 
 
 def register_all(server: Any) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 // Rejects incoming hub and private chat containing one of the words of the setting
 // "filtered_words" (operators' messages pass when "skip_op" is set; our own always pass),
 // and answers "/filter status", "/filter add WORD" and "/filter remove WORD" typed in a
-// chat window with a status message in that window.
+// chat window with a status message in that window. It also adds "Show the chat filter" to
+// the hub menu (the official library's context menu helper).
 const SettingsManager = require('airdcpp-extension-settings');
+const { addContextMenuItems } = require('airdcpp-apisocket');
 
 const definitions = [
   {
@@ -84,6 +86,12 @@ module.exports = function (socket, extension) {
     await socket.addHook('private_chat', 'private_chat_incoming_message_hook', onIncoming, subscriber);
     await socket.addListener('hubs', 'hub_text_command', onCommand.bind(null, 'hubs'));
     await socket.addListener('private_chat', 'private_chat_text_command', onCommand.bind(null, 'private_chat'));
+    await addContextMenuItems(socket, [{
+      id: 'filter_status',
+      title: 'Show the chat filter',
+      icon: { semantic: 'filter' },
+      onClick: (hubIds) => hubIds.forEach((id) => onCommand('hubs', { command: 'filter', args: ['status'] }, id)),
+    }], 'hub', subscriber);
     console.log(`chat filter ready, words: ${settings.getValue('filtered_words').join(', ')}`);
   };
 };
