@@ -237,7 +237,7 @@ def _fresh(path: Path) -> Path:
     return path
 
 
-# ---- the command line ------------------------------------------------------------------------------
+# ---- the command line ----------------------------------------------------------------------
 
 def pyhost(home: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*PYHOST, "--home", str(home), *args], cwd=NEUTRAL_DIR,

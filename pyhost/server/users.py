@@ -40,11 +40,12 @@ PERMISSIONS: dict[str, str] = {
     "events_view": "read the event log and listen to it",
     "events_edit": "post messages to the event log",
     "hubs_view": "list hubs and listen to hub chat",
-    "hubs_send": "send chat and status messages to hubs",
-    "hubs_edit": "subscribe to hub chat hooks (and filter messages)",
+    "hubs_send": "send chat messages to hubs",
+    "hubs_edit": "subscribe to hub chat hooks (and filter messages), post status messages",
     "private_chat_view": "list private chats and listen to them",
-    "private_chat_send": "send private messages and status messages",
-    "private_chat_edit": "open private chats, subscribe to private chat hooks",
+    "private_chat_send": "send private messages",
+    "private_chat_edit": "open private chats, subscribe to private chat hooks, post status "
+                         "messages",
 }
 DEFAULT_PERMISSIONS = ("admin",)
 

@@ -8,11 +8,13 @@ the first command of the package's engines found on this system. stdout goes to
 ``logs/output.log`` and stderr to ``logs/error.log``; the previous run's files are kept as
 ``.old``.
 
-No orphans: the process runs in its own process group (stop signals the whole group), and
-on Linux it is asked to receive SIGTERM when the thread that started it dies
+No orphans: the process runs in its own process group (stop signals the whole group); on
+Linux it is asked to receive SIGTERM when the thread that started it dies
 (``PR_SET_PDEATHSIG``): the manager starts every process from its one supervision thread,
-which lives as long as pyhost does, so a pyhost that is killed takes its extensions along.
-Extensions also watch ``--appPid`` themselves (the official library checks every 5 s).
+which lives as long as pyhost does, so a pyhost that is killed takes its extensions along;
+and the watchdog (:mod:`~pyhost.server.extensions.watchdog`) ends the whole group, the
+extension's own children included. Extensions also watch ``--appPid`` themselves (the
+official library checks every 5 s).
 """
 from __future__ import annotations
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -220,7 +219,3 @@ def set_from_command_line(store: SettingsStore, key: str, text: str,
             data["values"][key] = value
         data["pending"][key] = value
     return d, value
-
-
-def file_exists(store: SettingsStore) -> bool:
-    return os.path.exists(store.path)
