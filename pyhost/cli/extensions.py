@@ -302,7 +302,10 @@ def start_for_run(host, args, server):
         if started:
             print(f"pyhost: extensions: {', '.join(e.name for e in started)}",
                   file=sys.stderr, flush=True)
-            manager.wait_ready()
+            from pyhost.cli import stopping
+            stopper = stopping.current
+            manager.wait_ready(cancel=(lambda: False) if stopper is None
+                               else stopper.requested.is_set)
     except BaseException:
         if created:
             server.stop()  # the caller never saw it

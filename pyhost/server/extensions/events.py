@@ -64,9 +64,9 @@ class ExtensionStopped(Event):
 @dataclass(frozen=True)
 class ExtensionReadyTimedOut(Event):
     """Start-up went on without an extension that had not signalled ready (or, without
-    signalReady, connected) in time."""
+    signalReady, connected) in time (a warning: it keeps running)."""
 
-    category: ClassVar[Category] = Category.PLUGIN | Category.ERROR
+    category: ClassVar[Category] = Category.PLUGIN
     name: str
     timeout_s: float
     reason: str

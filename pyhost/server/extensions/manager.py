@@ -173,10 +173,12 @@ class ExtensionManager:
             raise ApiError(400, f"{name} is an unmanaged extension: its own process runs it.")
         return ext
 
-    def wait_ready(self, timeout: Optional[float] = None) -> list[str]:
-        """Waits (at most ``timeout``, default the ready timeout) until every running managed
-        extension is ready: signalled it (signalReady) or, without signalReady, connected.
-        Returns the names that were not, after reporting them."""
+    def wait_ready(self, timeout: Optional[float] = None,
+                   cancel: Callable[[], bool] = lambda: False) -> list[str]:
+        """Waits (at most ``timeout``, default the ready timeout, or until ``cancel()``)
+        until every running managed extension is ready: signalled it (signalReady) or,
+        without signalReady, connected. Returns the names that were not, after reporting
+        them."""
         from pyhost.server.extensions.events import ExtensionReadyTimedOut
         timeout = self.options.ready_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
@@ -185,7 +187,7 @@ class ExtensionManager:
             return [e for e in self.all() if e.managed and e.running and not (
                 e.ready if e.info.signal_ready else e.connected())]
         late = waiting()
-        while late and time.monotonic() < deadline:
+        while late and time.monotonic() < deadline and not cancel():
             time.sleep(0.02)
             late = waiting()
         for ext in late:

@@ -134,15 +134,23 @@ class ExtensionProcess:
             return None
         return 128 - code if code < 0 else code
 
-    def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
-        """SIGTERM to the process group, SIGKILL after ``timeout``; returns the exit code."""
+    def stop(self, timeout: float = STOP_TIMEOUT_S,
+             waiting: Callable[[], None] = lambda: None) -> int:
+        """SIGTERM to the process group, SIGKILL after ``timeout``; returns the exit code.
+        ``waiting`` is called about every second meanwhile (a sign of progress)."""
         if self.poll() is None:
             self._signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal(signal.SIGKILL)
-                self.popen.wait()
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    self.popen.wait(max(0.0, min(1.0, deadline - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    waiting()
+                    if time.monotonic() >= deadline:
+                        self._signal(signal.SIGKILL)
+                        self.popen.wait()
+                        break
         self._signal(signal.SIGKILL)  # leftovers of the group (the extension's children)
         return self.poll() or 0
 

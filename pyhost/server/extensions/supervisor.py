@@ -166,12 +166,18 @@ class Supervisor:
                 self.m.write_state(ext)
                 self.m.notify("extension_updated", ext)
             return
-        code = proc.stop(self.m.options.stop_timeout)
+        code = proc.stop(self.m.options.stop_timeout, self._progress)
         self._ended(ext, code)
         ext.state, ext.reason = "stopped", ""
         self.m.server.host.events.emit(ExtensionStopped, name=ext.name, exit_code=code)
         self.m.write_state(ext)
         self.m.notify("extension_stopped", ext)
+
+    def _progress(self) -> None:
+        """A stop that waits for a process is progress (the command line's stopper ends a
+        pyhost that makes none for 5 s after Ctrl-C)."""
+        host = self.m.server.host
+        host.progress = getattr(host, "progress", 0) + 1
 
     def stop_everything(self) -> None:
         for ext in self.m.all():
