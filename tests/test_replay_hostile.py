@@ -196,6 +196,7 @@ def test_without_json_each_event_is_a_readable_line(troubled_home):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("start-up; DCUI.add_command(")
     assert lines[1].startswith("event 1 (line 1) dcpp.chat.onIncomingChat: not handled")
+    assert lines[1].endswith("; the application did show_chat")  # the world's own handling
     assert "Raises on chat raised ValueError('cannot parse boom') in " \
            "dcpp.chat.onIncomingChat" in lines[2]
     assert all(not line.startswith("{") for line in lines)

@@ -95,6 +95,11 @@ def _readable(record: dict) -> str:
         if record.get("tags") is not None:
             head += f", tags {dumps(record['tags'])}"
     parts = [head] + [_describe_dict(e) for e in record.get("effects", ())]
+    default = record.get("default")
+    if isinstance(default, dict) and default.get("action"):
+        # what the application itself did with the event (or left undone: it was handled)
+        parts.append(f"the application {'did' if default.get('done') else 'skipped'} "
+                     f"{default['action']}")
     parts += [f"{e.get('plugin') or 'a plugin'} raised {e['error']}"
               + (f" in {e['hook']}" if e.get("hook") else "") for e in record.get("errors", ())]
     parts += [f"warning: {w}" for w in record.get("warnings", ())]
