@@ -382,6 +382,79 @@ typedef struct DCDataAccess {
 #define HOOK_DATA_HTTP_NOTIFY_FAILED "dcpp.dataaccessor.onHTTPResourceNotificationFailed" /* host / DataArray */
 #define HOOK_DATA_HTTP_STREAM        "dcpp.dataaccessor.onHTTPResourceStream"             /* host / DataArray */
 
+/* ==== pyhost's own optional interfaces ================================================
+ *
+ * Everything below is NOT part of the DC plugin ABI: it is pyhost's own, and other hosts of
+ * the ABI do not have it. Their query_interface answers NULL for these guids, so a plugin
+ * that uses them must check for NULL and keep working without them (its exported methods
+ * are then simply not reachable). Nothing above this line depends on anything below it.
+ * docs/exported-methods.md has the whole story.
+ */
+
+/* pyhost.rpc.DCRpc: exported methods and plugin events, for remote user interfaces.
+ *
+ * A plugin registers methods that the host's clients (the web page, scripts, other
+ * programs, over the Web API or JSON-RPC) call as "<plugin>.<name>", where <plugin> is the
+ * plugin's name in lower case with every run of other characters than letters, digits and
+ * '_' turned into one '_' ("Hub Stats" -> "hub_stats"). Arguments and results are JSON text.
+ *
+ * The table a plugin gets from query_interface is bound to that plugin (the ABI's calls
+ * carry no caller): do not hand it to another plugin. Everything it registered is removed
+ * when the plugin unloads, at the latest.
+ *
+ * register_method(name, level, description, method, release, pCommon):
+ *   name: 1 to 64 of [A-Za-z0-9_], not starting with a digit; unique within the plugin.
+ *   level: who may call it, compared with the caller's level (DCRPC_LEVEL_*, 0 to 10): a
+ *     caller below it is refused before the method runs. NONE means "anyone", even a
+ *     client that did not log in.
+ *   description: one line shown to users, or NULL.
+ *   Returns NULL when refused (a bad name or level, a name already registered).
+ * unregister_method(handle): the method disappears at once; a call already running
+ *   finishes normally, and the method is never called again once this returned. False for
+ *   anything but a live handle of this plugin.
+ * emit(event, json): sends a plugin event, delivered to the clients listening to this
+ *   plugin's events. event: 1 to 100 of [A-Za-z0-9_.:-]; json: valid JSON text (NULL:
+ *   null), at most 1 MiB. False when refused. Any thread.
+ *
+ * The method (DCRpcMethod) runs on one of the host's worker threads, never on the thread
+ * that fires hooks, and several calls (of the same method too) may run at once: it must be
+ * thread-safe. `params` is JSON text, always an array (positional arguments) or an object
+ * (named arguments). It returns JSON text: the result (NULL: null). To fail, it sets
+ * *failed = True and returns a one-line message (plain UTF-8 text, not JSON; NULL: a generic
+ * message). The caller waits a limited time (30 s by default); a method that takes longer is
+ * reported to its caller as timed out, but it is not interrupted.
+ *
+ * Ownership of the returned text: the plugin's. The host copies it as soon as the method
+ * returns, then calls release(result, pCommon) for it when `release` is not NULL; each
+ * call's text is independent, so concurrent calls are safe. With a NULL `release` the text
+ * must stay valid for as long as the plugin is loaded (a string literal). The host never
+ * calls release for a NULL result.
+ *
+ * Unloading: before main gets ON_UNLOAD / ON_UNINSTALL, the host removes the plugin's
+ * methods and waits (a few seconds at most) for the calls still running in them; when one
+ * is still running after that, the library stays mapped until the host shuts down. */
+#define DCINTF_PYHOST_RPC "pyhost.rpc.DCRpc"
+#define DCINTF_PYHOST_RPC_VER 1
+
+#define DCRPC_LEVEL_NONE     0
+#define DCRPC_LEVEL_READONLY 1
+#define DCRPC_LEVEL_NORMAL   5
+#define DCRPC_LEVEL_ADMIN    10
+
+typedef void* rpcHandle;  /* one method registered with register_method */
+
+typedef char* (DCAPI* DCRpcMethod)(const char* params, Bool* failed, void* pCommon);
+typedef void (DCAPI* DCRpcRelease)(char* result, void* pCommon);
+
+typedef struct DCRpc {
+    uint32_t apiVersion;
+    rpcHandle (DCAPI* register_method)(const char* name, uint32_t level,
+                                       const char* description, DCRpcMethod method,
+                                       DCRpcRelease release, void* pCommon);
+    Bool (DCAPI* unregister_method)(rpcHandle hMethod);
+    Bool (DCAPI* emit)(const char* event, const char* json);
+} DCRpc, *DCRpcPtr;
+
 #ifdef __cplusplus
 }
 #endif

@@ -158,6 +158,18 @@ typedef struct DCDataAccess {
     DataArray* (*copy)(const DataArray* data);
     void (*release)(DataArray* data);
 } DCDataAccess;
+
+/* pyhost's own optional interface: exported methods and plugin events. */
+typedef void* rpcHandle;
+typedef char* (*DCRpcMethod)(const char* params, Bool* failed, void* pCommon);
+typedef void (*DCRpcRelease)(char* result, void* pCommon);
+typedef struct DCRpc {
+    uint32_t apiVersion;
+    rpcHandle (*register_method)(const char* name, uint32_t level, const char* description,
+                                 DCRpcMethod method, DCRpcRelease release, void* pCommon);
+    Bool (*unregister_method)(rpcHandle hMethod);
+    Bool (*emit)(const char* event, const char* json);
+} DCRpc;
 """
 
 NATIVE_CDEF = r"""

@@ -371,6 +371,18 @@ STANDARD = {
 }
 
 
+def standard_name(spec: Any) -> Optional[str]:
+    """``"DCHub"`` for ``"DCHub"`` or ``"dcpp.network.DCHub"``; None for other values."""
+    if not isinstance(spec, str):
+        return None
+    if spec in STANDARD:
+        return spec
+    for name, (guid, _) in STANDARD.items():
+        if guid == spec:
+            return name
+    return None
+
+
 class Table:
     """A standard interface table as an object: one method per C function (same names)."""
 

@@ -41,6 +41,7 @@ from pyhost.host.loader import InspectionCache, Plugin, PluginError
 from pyhost.host.registry import PluginRecord, UnknownPluginError
 from pyhost.host.services.app_tables import AppServices
 from pyhost.host.services.config import ConfigService
+from pyhost.host.services.rpc import RpcService
 from pyhost.host.timers import Timer, tick_ms
 
 log = logging.getLogger("pyhost.host")
@@ -91,6 +92,7 @@ class Host(Lifecycle):
         self.app = self.app_services.app
         self.effects = self.app_services.effects
         self.fire = StandardHooks(self)
+        self.rpc = RpcService(self.events)  # exported methods, plugin events (DCRpc)
         self._python_runtime = python_loader.attach(self)  # pyhost.host.Runtime
         self._inspected = InspectionCache(self.home / INSPECTION_CACHE_FILE)
         self._owners: dict[tuple[str, int], Any] = {}  # handle -> its PluginCore
@@ -146,8 +148,10 @@ class Host(Lifecycle):
                 self._unload(guid, lib.ON_UNLOAD)
             for entry in self._mapped_until_exit:
                 entry.core.release_leftovers()
-                entry.plugin.close()
+                if not self.rpc.busy(entry.plugin.meta.guid):  # else: a call runs in its code
+                    entry.plugin.close()
             self._mapped_until_exit.clear()
+            self.rpc.close()
             self.running = False
             self._closed = True
             self.app_services.close()  # no plugin library is mapped any more

@@ -160,7 +160,7 @@ class Lifecycle:
         ``quiet``: the caller raises the reason itself)."""
         meta = plugin.meta
         core = PluginCore(self.bus, meta.name, lambda msg, m=meta: self._on_plugin_log(m, msg),
-                          self._owners)
+                          self._owners, self.rpc.own_tables(meta.guid, meta.name))
         entry = _Loaded(plugin, core)
         self._loaded[meta.guid] = entry
         self.bus.set_plugin_present(meta.guid, True)
@@ -180,9 +180,10 @@ class Lifecycle:
             self.progress += 1
         if not ok:
             del self._loaded[meta.guid]
+            busy = self.rpc.withdraw(meta.guid)
             self.bus.set_plugin_present(meta.guid, False)
             core.release_leftovers()
-            plugin.close()
+            self._close(entry, busy)
             self._fail(plugin, reason, quiet)
             return reason
         self.events.emit(PluginLoaded, guid=meta.guid, name=meta.name, version=meta.version,
@@ -192,6 +193,7 @@ class Lifecycle:
     def _unload(self, guid: str, state: int, report: bool = True) -> None:
         entry = self._loaded.pop(guid)
         meta = entry.plugin.meta
+        busy = self.rpc.withdraw(guid)  # its methods go; calls in them end before main runs
         try:
             ok = entry.plugin.main(state, None, None)
         except Exception:
@@ -205,12 +207,20 @@ class Lifecycle:
             if leftovers:
                 log.warning("%s left %s behind at unload; released them", meta.name,
                             " and ".join(leftovers))
-            entry.plugin.close()
+            self._close(entry, busy)
         else:
             # "I cannot be unloaded at runtime": keep it mapped until the host shuts down.
             self._mapped_until_exit.append(entry)
         if report:
             self.events.emit(PluginUnloaded, guid=guid, name=meta.name, kept_mapped=not ok)
+
+    def _close(self, entry: _Loaded, busy: bool) -> None:
+        """Unmaps a plugin, unless an exported method call still runs in its code (then it
+        stays mapped until the host shuts down: services/rpc.py)."""
+        if busy:
+            self._mapped_until_exit.append(entry)
+        else:
+            entry.plugin.close()
 
     # -- other processes ------------------------------------------------------------------
     def sync_with_registry(self) -> list[str]:

@@ -3,7 +3,8 @@
 The ABI's functions carry no caller, so pyhost gives every plugin its own DCCore: its
 query_interface answers DCLog with a table bound to the plugin (messages carry its name),
 DCHooks with a table that records the hooks, subscriptions and interfaces the plugin makes,
-and DCConfig with the host's table whose release names the plugin. When a plugin's library
+DCConfig with the host's table whose release names the plugin, and pyhost's own
+pyhost.rpc.DCRpc with a table of the plugin's own (services/rpc.py). When a plugin's library
 is closed, whatever it left behind is released first, so no function pointer into unmapped
 code stays on the bus. run_hook and everything else go straight to the native bus.
 
@@ -15,7 +16,7 @@ the host goes on (the reference host crashes or corrupts its heap). run_hook is 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from pyhost.abi._ffi import ffi, lib
 from pyhost.abi.interrupts import redeliver
@@ -40,9 +41,14 @@ class PluginCore:
     """One plugin's DCCore, DCHooks and DCLog tables."""
 
     def __init__(self, bus: Bus, name: str, log_sink: Callable[[str], None],
-                 owners: dict[tuple[str, int], "PluginCore"]):
+                 owners: dict[tuple[str, int], "PluginCore"],
+                 own_tables: Optional[dict[bytes, tuple[int, Callable[[], Any]]]] = None):
         self._bus = bus.native
         self.name = name
+        # Interfaces whose table is this plugin's own (guid -> (version, factory)), made at
+        # the first query and kept as long as this core: pyhost.rpc.DCRpc.
+        self._own_tables = own_tables or {}
+        self.own_tables: dict[bytes, Any] = {}
         self.log = PluginLog(name, log_sink)
         # Shared by all plugins of a host: whoever releases a handle, its owner forgets it.
         self._owners = owners
@@ -93,6 +99,12 @@ class PluginCore:
                 config = self._config_table()
                 if config is not None:
                     return ffi.cast("DCInterface*", config)
+            own = self._own_tables.get(name)
+            if own is not None and version <= own[0]:
+                table = self.own_tables.get(name)
+                if table is None:
+                    table = self.own_tables[name] = own[1]()
+                return table.pointer
         return lib.phn_query_interface(self._bus, guid, version)
 
     def _config_table(self):

@@ -45,6 +45,15 @@ Objects per hub and per connection (``@plugin.per_hub`` / ``@plugin.per_connecti
 whose ``@hook`` methods get only that hub's events, ``tick()`` each second and ``close()``
 when the hub goes; see docs/python-plugins.md.
 """
+from pyhost.plugin.export import (  # noqa: F401  (exported methods, plugin events)
+    ADMIN,
+    NONE,
+    NORMAL,
+    READONLY,
+    ExportError,
+    RpcError,
+    export,
+)
 from pyhost.plugin.per_entity import (  # noqa: F401  (objects per hub / per connection)
     DEFAULT_IDLE,
     PER_CONNECTION_HOOKS,
@@ -54,4 +63,5 @@ from pyhost.plugin.per_entity import (  # noqa: F401  (objects per hub / per con
 from pyhost.plugin.plugin import *  # noqa: F401,F403  (the authoring API, see __all__)
 from pyhost.plugin.plugin import __all__ as _api
 
-__all__ = [*_api, "PerEntity", "PER_HUB_HOOKS", "PER_CONNECTION_HOOKS", "DEFAULT_IDLE"]
+__all__ = [*_api, "PerEntity", "PER_HUB_HOOKS", "PER_CONNECTION_HOOKS", "DEFAULT_IDLE",
+           "export", "RpcError", "ExportError", "NONE", "READONLY", "NORMAL", "ADMIN"]

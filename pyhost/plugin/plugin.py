@@ -17,9 +17,9 @@ from pyhost.abi.interfaces import (
     ExportedTable,
     Interface,
     bind_table,
-    export,
     function,
 )
+from pyhost.abi.interfaces import export as export_table
 from pyhost.abi.meta import API_VERSION, STATE_NAMES, PluginMeta
 from pyhost.abi.runtime import HostRuntime
 from pyhost.abi.trampoline import PYTHON_SUBSCRIBER
@@ -36,6 +36,7 @@ from pyhost.abi.views import (
     TagData,
     UDPData,
     UserData,
+    standard_name,
     text,
 )
 from pyhost.plugin.hooks import (
@@ -51,6 +52,8 @@ from pyhost.plugin.hooks import (
     hook,
     unknown_hook_hint,
 )
+from pyhost.plugin.commands import Commands
+from pyhost.plugin.export import Exporting
 from pyhost.plugin.log import _make_logger
 from pyhost.plugin.per_entity import PerEntity
 from pyhost.plugin.settings import Int64, Settings
@@ -82,8 +85,9 @@ _graveyard: dict[int, list[Any]] = {}
 _graveyard_lock = threading.Lock()
 
 
-class Plugin(PerEntity):
-    """A Python plugin: its metadata, hooks, interfaces, settings, main, per-hub objects."""
+class Plugin(Exporting, Commands, PerEntity):
+    """A Python plugin: its metadata, hooks, interfaces, settings, main, per-hub objects,
+    exported methods and events (:mod:`pyhost.plugin.export`)."""
 
     def __init__(self, *, guid: str, name: str, version: float, author: str = "",
                  description: str = "", website: str = "", dependencies: Iterable[str] = (),
@@ -203,10 +207,12 @@ class Plugin(PerEntity):
                 self._bind_now(spec)
 
     def collect(self, namespace: dict[str, Any]) -> None:
-        """Adopts the @hook-marked functions of a module namespace, in definition order."""
+        """Adopts the @hook and @export functions of a module namespace, in definition
+        order."""
         for value in list(namespace.values()):
             if callable(value) and "_pyhost_hooks" in getattr(value, "__dict__", {}):
                 self._adopt(value)
+        self._collect_exports(namespace)
 
     # -- while loaded: the raw ABI --------------------------------------------------------
     def query_interface(self, guid: str, version: int):
@@ -232,7 +238,7 @@ class Plugin(PerEntity):
         """
         if isinstance(spec, type) and issubclass(spec, Interface):
             return bind_table(spec, self._query(spec.guid, version or spec.version))
-        name = _standard_name(spec)
+        name = standard_name(spec)
         if name is not None:
             guid, std_version = STANDARD[name]
             pointer = self._query(guid, version or std_version)
@@ -267,30 +273,6 @@ class Plugin(PerEntity):
         self._require_core()
         spec = _HookSpec(guid, fn, *_types_for(guid, object, data), raw)
         return self._bind_now(spec)
-
-    def add_command(self, name: str, fn: Callable[[str], Any], icon: str = "") -> None:
-        """``DCUI.add_command`` under this plugin's guid: ``fn(name)`` runs when the user
-        picks the command. The callback lives as long as the command, which is removed at
-        unload (``DCUI.remove_command``) or by :meth:`remove_command`."""
-        ui = self.table("DCUI")
-        plugin = self
-
-        def command(name_c):
-            try:
-                fn(text(name_c))
-            except BaseException as exc:  # never unwind into C
-                plugin._report("dcpp.ui.DCUI", f"command {name!r}", exc)
-
-        callback = ffi.callback("DCCommandFunc", command)
-        ui.add_command(self.meta.guid, name, callback, icon or None)
-        self._commands.append((name, callback))
-
-    def remove_command(self, name: str) -> None:
-        """``DCUI.remove_command`` for a command this plugin added."""
-        for entry in [c for c in self._commands if c[0] == name]:
-            self.table("DCUI").remove_command(self.meta.guid, name)
-            self._commands.remove(entry)
-            self._retire([entry[1]])
 
     def keep_out(self, buffer) -> None:
         """StringData.out set outside a subscriber (on a view this plugin was handed)."""
@@ -351,6 +333,8 @@ class Plugin(PerEntity):
             for spec in self._specs:
                 self._bind_now(spec)
             ok = self._call_main(state, core, data)
+            if ok:
+                self._export_all()  # clients can call in once main has set the plugin up
         except BaseException:
             self._release_all()
             raise
@@ -407,7 +391,7 @@ class Plugin(PerEntity):
         created.handle = handle
 
     def _register_now(self, impl: Interface) -> None:
-        table = export(impl, on_error=self._interface_failed)
+        table = export_table(impl, on_error=self._interface_failed)
         handle = self.core.register_interface(table.guid.encode("utf-8"), table.pointer)
         if handle == ffi.NULL:
             raise HookError(f"cannot register interface {table.guid!r}: another plugin "
@@ -441,8 +425,10 @@ class Plugin(PerEntity):
         return left
 
     def _release_all(self) -> None:
-        """Undoes the load: UI commands, subscriptions, hooks, interfaces (the C order)."""
-        self._close_entities("unload")  # first: their close() may still use the ABI
+        """Undoes the load: exported methods, UI commands, subscriptions, hooks, interfaces
+        (the C order)."""
+        self._unexport_all()
+        self._close_entities("unload")  # early: their close() may still use the ABI
         for name, _ in list(self._commands):
             try:
                 self.remove_command(name)
@@ -513,14 +499,3 @@ class Plugin(PerEntity):
     def __repr__(self) -> str:
         state = "loaded" if self.loaded else "not loaded"
         return f"<Plugin {self.meta.name} {self.meta.version} {self.meta.guid} ({state})>"
-
-
-def _standard_name(spec: Any) -> Optional[str]:
-    if not isinstance(spec, str):
-        return None
-    if spec in STANDARD:
-        return spec
-    for name, (guid, _) in STANDARD.items():
-        if guid == spec:
-            return name
-    return None
