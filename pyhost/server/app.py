@@ -66,7 +66,8 @@ class ApiServer:
                  max_queue_frames: int = DEFAULT_MAX_QUEUE_FRAMES,
                  max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
                  stall_timeout: float = 10.0, expiry_interval: float = 5.0,
-                 heartbeat: float = 30.0, workers: int = 16):
+                 heartbeat: float = 30.0, workers: int = 16, rpc_timeout: float = 30.0,
+                 max_upload_bytes: int = 64 * 1024 * 1024):
         self.host = host
         self.address = address
         self.port = port
@@ -84,6 +85,8 @@ class ApiServer:
         self.expiry_interval = expiry_interval
         self.stall_timeout = stall_timeout
         self.heartbeat = heartbeat
+        self.rpc_timeout = rpc_timeout            # exported method calls (api/rpc.py)
+        self.max_upload_bytes = max_upload_bytes  # plugin files (api/uploads.py)
         self.connections: set[Connection] = set()
         # Called on the loop when a WebSocket closes, with the session it had (or None).
         self.on_disconnect: list[Callable[[Connection, Optional[Session]], None]] = []
@@ -173,6 +176,10 @@ class ApiServer:
         self._stopping = asyncio.Event()
         app = web.Application(client_max_size=self.max_frame_bytes,
                               middlewares=[_json_errors])
+        for module in self.modules.values():  # their own paths first (the web page, /json)
+            add_routes = getattr(module, "http_routes", None)
+            if callable(add_routes):
+                add_routes(app.router)
         app.router.add_route("*", "/api/v1", self._http)
         app.router.add_route("*", "/api/v1/{tail:.*}", self._http)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)

@@ -37,6 +37,8 @@ class ApiError(Exception):
         if self.field is not None:
             out["field"] = self.field
             out["code"] = self.kind or "invalid"
+        elif self.kind is not None:  # pyhost's own error kinds (exported method calls)
+            out["code"] = self.kind
         return out
 
 

@@ -1,7 +1,12 @@
 """``events``: the event log. ``POST events {text, severity?}`` adds a message (a host event,
 ``api_event_message``, and an "api" effect); ``GET events`` returns the latest messages;
 listeners ``event_message`` get every message: the API's, plugins' log lines
-(``plugin_log`` host events, severity info) and host errors (severity error)."""
+(``plugin_log`` host events, severity info) and host errors (severity error).
+
+pyhost's own listener ``host_event`` gets every host event as it happens (what ``pyhost run
+--json`` prints: ``{kind, seq, time, category: [...], ...}``), for the web page's live
+stream with its category filters; ``GET events/host`` returns the latest ones (the same
+objects, oldest first)."""
 from __future__ import annotations
 
 import collections
@@ -38,20 +43,32 @@ class EventsApi:
         self._log: collections.deque[dict] = collections.deque(maxlen=KEPT)
         self._lock = threading.Lock()
         self._unsubscribe: Optional[Any] = None
+        self._host_unsubscribe: Optional[Any] = None
+        self._host_log: collections.deque[dict] = collections.deque(maxlen=KEPT)
         server.bridge.on_error.append(lambda message: self.add(message, "error"))
-        add_listeners(server, "events", "events_view", ("event_message",))
+        add_listeners(server, "events", "events_view", ("event_message", "host_event"))
         r = server.routes
         r.add("GET", "events", "events_view", self.latest, "The latest event log messages")
         r.add("POST", "events", "events_edit", self.post, "Add a message to the event log",
               body=MESSAGE_SCHEMA)
+        r.add("GET", "events/host", "events_view", self.latest_host,
+              "The latest host events (pyhost)")
 
     def start(self) -> None:
         self._unsubscribe = self.host.events.subscribe(self._on_host_event,
                                                        Category.LOG | Category.ERROR)
+        self._host_unsubscribe = self.host.events.subscribe(self._stream, Category.ALL)
 
     def close(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
+        for unsubscribe in (self._unsubscribe, self._host_unsubscribe):
+            if unsubscribe is not None:
+                unsubscribe()
+
+    def _stream(self, event: Event) -> None:
+        entry = event.to_dict()
+        with self._lock:
+            self._host_log.append(entry)
+        self.server.listeners.publish("host_event", entry)
 
     def add(self, message: str, severity: str) -> dict:
         entry = chat.status_message(message, severity)
@@ -74,6 +91,10 @@ class EventsApi:
     def latest(self, call: Call) -> list:
         with self._lock:
             return list(self._log)
+
+    def latest_host(self, call: Call) -> list:
+        with self._lock:
+            return list(self._host_log)
 
     def post(self, call: Call) -> None:
         data = body(call.data)

@@ -2,7 +2,9 @@
 ``{key: value}``; ``POST settings/set {key: value, ...}`` changes them (kept in memory for
 this run). Keys: ``ping_interval`` and ``ping_timeout`` (seconds; the WebSocket heartbeat of
 new sockets, and what AirDC++ extensions read to size their alive checks) and
-``session_inactivity`` (minutes before an idle session without a socket expires)."""
+``session_inactivity`` (minutes before an idle session without a socket expires), and
+pyhost's ``rpc_timeout`` (seconds an exported method call may take before its caller gets a
+time-out; docs/exported-methods.md)."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +16,7 @@ GET_SCHEMA = {"type": "object", "required": ["keys"],
               "properties": {"keys": {"type": "array", "items": {"type": "string"}}}}
 SET_SCHEMA = {"type": "object", "additionalProperties": {"type": "integer"}}
 LIMITS = {"ping_interval": (1, 3600), "ping_timeout": (1, 3600),
-          "session_inactivity": (1, 7 * 24 * 60)}
+          "session_inactivity": (1, 7 * 24 * 60), "rpc_timeout": (1, 3600)}
 
 
 class SettingsApi:
@@ -29,7 +31,8 @@ class SettingsApi:
     def values(self) -> dict:
         s = self.server
         return {"ping_interval": int(s.heartbeat), "ping_timeout": int(s.heartbeat * 2),
-                "session_inactivity": int(s.sessions.default_inactivity // 60)}
+                "session_inactivity": int(s.sessions.default_inactivity // 60),
+                "rpc_timeout": max(1, round(s.rpc_timeout))}
 
     async def get(self, call: Call) -> dict:
         keys = body(call.data).get("keys")
@@ -56,6 +59,8 @@ class SettingsApi:
                 self.server.heartbeat = float(value)
             elif key == "ping_timeout":
                 self.server.heartbeat = value / 2
+            elif key == "rpc_timeout":
+                self.server.rpc_timeout = float(value)
             else:
                 self.server.sessions.default_inactivity = value * 60.0
 
