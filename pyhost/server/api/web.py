@@ -51,7 +51,7 @@ class WebPage:
     def http_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/", self.index)
         router.add_get("/web/{name}", self.asset)
-        router.add_get("/plugin-ui/{guid}/{path:.*}", self.plugin_ui)
+        router.add_get("/plugin-ui/{guid:[^/]+}/{path:.*}", self.plugin_ui)
 
     async def index(self, request: web.Request) -> web.StreamResponse:
         return _file(WEB_DIR / "index.html", "text/html", PAGE_HEADERS)
