@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "pyhost.cli.packages",
     "pyhost.cli.users",
     "pyhost.cli.extensions",
+    "pyhost.cli.call",
 )
 
 class _PluginLogFormatter(logging.Formatter):
