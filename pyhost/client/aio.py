@@ -81,8 +81,9 @@ class AsyncClient:
         self._arrived = asyncio.Event()
         self._session = aiohttp.ClientSession()
         try:
-            self._ws = await self._session.ws_connect(self.ws_url, ssl=self._ssl,
-                                                      heartbeat=30, max_msg_size=0)
+            tls = {} if self._ssl is None else {"ssl": self._ssl}
+            self._ws = await self._session.ws_connect(self.ws_url, heartbeat=30,
+                                                      max_msg_size=0, **tls)
         except (aiohttp.ClientError, OSError) as exc:
             await self._session.close()
             cause = getattr(getattr(exc, "os_error", None), "strerror", None) or \
