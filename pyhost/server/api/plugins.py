@@ -91,13 +91,12 @@ class PluginsApi:
                                 "installed.") from None
 
     def describe(self, record: Any) -> dict:
-        """A plugin as the API shows it. ``status``: loaded, failed (enabled, but its last
-        load failed: ``error`` says why), enabled (not loaded yet) or disabled; ``ui``: the
-        address of its own UI part, or None."""
+        """A plugin as the API shows it. ``status``: loaded, disabled, or failed (enabled
+        but not loaded: the running host could not load it; ``error`` says why when the
+        server saw it happen); ``ui``: the address of its own UI part, or None."""
         loaded = self.host.is_loaded(record.guid)
         error = None if loaded else self._failures.get(record.guid)
-        status = "loaded" if loaded else "disabled" if not record.enabled else \
-            "failed" if error else "enabled"
+        status = "loaded" if loaded else "failed" if record.enabled else "disabled"
         ui = ui_dir(self.host, record)
         return {"guid": record.guid, "name": record.name, "version": record.version,
                 "author": record.author, "description": record.description,
