@@ -429,6 +429,20 @@ FIELD(DCDataAccess, release,     void (CC*)(DataArray*),                 24,  12
 SIZE(DCDataAccess,                                                       32,  16,  16);
 ALIGN(DCDataAccess,                                                       8,   4,   4);
 
+/* pyhost's own optional interface (not part of the DC plugin ABI; other hosts answer NULL
+ * for it): its layout is pyhost's contract with the plugins that use it. */
+ABI_ASSERT(DCINTF_PYHOST_RPC_VER == 1, "DCRpc version is 1");
+ABI_ASSERT(DCRPC_LEVEL_NONE == 0 && DCRPC_LEVEL_READONLY == 1 && DCRPC_LEVEL_NORMAL == 5 &&
+           DCRPC_LEVEL_ADMIN == 10, "DCRpc levels are 0, 1, 5, 10");
+FIELD(DCRpc, apiVersion,         uint32_t,            0,   0,   0);
+FIELD(DCRpc, register_method,
+      void* (CC*)(const char*, uint32_t, const char*, char* (CC*)(const char*, Bool*, void*),
+                  void (CC*)(char*, void*), void*),                       8,   4,   4);
+FIELD(DCRpc, unregister_method,  Bool (CC*)(void*),                      16,   8,   8);
+FIELD(DCRpc, emit,               Bool (CC*)(const char*, const char*),   24,  12,  12);
+SIZE(DCRpc,                                                              32,  16,  16);
+ALIGN(DCRpc,                                                              8,   4,   4);
+
 /* ---- guid strings ------------------------------------------------------------------------
  * In C only the length can be checked at compile time (sizeof of the literal); in C++11 a
  * constexpr comparison checks the exact text. */
@@ -455,6 +469,7 @@ GUID(DCINTF_DCPP_UTILS,            "dcpp.utils.DCUtils");
 GUID(DCINTF_DCPP_TAGGER,           "dcpp.xml.DCTagger");
 GUID(DCINTF_DCPP_UI,               "dcpp.ui.DCUI");
 GUID(DCINTF_DCPP_DATAACCESSOR,     "dcpp.dataaccessor.DCDataAccess");
+GUID(DCINTF_PYHOST_RPC,            "pyhost.rpc.DCRpc");
 
 GUID(HOOK_CHAT_IN,                 "dcpp.chat.onIncomingChat");
 GUID(HOOK_CHAT_OUT,                "dcpp.chat.onOutgoingChat");
