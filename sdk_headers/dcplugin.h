@@ -414,7 +414,7 @@ typedef struct DCDataAccess {
  *   anything but a live handle of this plugin.
  * emit(event, json): sends a plugin event, delivered to the clients listening to this
  *   plugin's events. event: 1 to 100 of [A-Za-z0-9_.:-]; json: valid JSON text (NULL:
- *   null), at most 1 MiB. False when refused. Any thread.
+ *   null), at most 64 KiB. False when refused. Any thread.
  *
  * The method (DCRpcMethod) runs on one of the host's worker threads, never on the thread
  * that fires hooks, and several calls (of the same method too) may run at once: it must be

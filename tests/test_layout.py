@@ -24,7 +24,8 @@ ALLOWED = {
     "testbench": {"abi", "app", "host"},
     "server": {"abi", "app", "host", "plugin", "packages", "testbench"},
     "bench": {"abi", "app", "host", "plugin", "packages", "server", "testbench"},
-    "cli": {"abi", "app", "host", "plugin", "packages", "server", "testbench", "bench"},
+    "cli": {"abi", "app", "host", "plugin", "packages", "server", "testbench", "bench",
+            "client"},
 }
 
 

@@ -13,7 +13,7 @@ import pytest
 from pyhost.abi import rpc as spec
 from pyhost.host.host import Host
 from pyhost.host.loader import PluginError
-from pyhost.host.services.rpc import (PluginEvent, RpcError, RpcMethodAdded,
+from pyhost.host.services.rpc import (CallError, PluginEvent, RpcMethodAdded,
                                       RpcMethodRemoved)
 from pyhost.host.services.rpc_workers import DaemonPool
 
@@ -124,10 +124,10 @@ def test_c_plugin_calls_results_failures_and_events(host, sample):
     assert host.rpc.call(method(host, "rpc_demo.reset")) is None       # NULL result: null
     host.fire.incoming_chat("adc://hub.example:1511", "hello")
     assert host.rpc.call(method(host, "rpc_demo.count")) == {"chat": 1, "calls": 0}
-    with pytest.raises(RpcError) as failed:                            # a literal, release NULL
+    with pytest.raises(CallError) as failed:                            # a literal, release NULL
         host.rpc.call(method(host, "rpc_demo.fail"))
     assert (failed.value.kind, failed.value.message) == ("failed", "rpc_demo failed on purpose")
-    with pytest.raises(RpcError) as bad:                               # malloc'ed message
+    with pytest.raises(CallError) as bad:                               # malloc'ed message
         host.rpc.call(method(host, "rpc_demo.add"), ["two", 3])
     assert bad.value.kind == "failed" and "two integers" in bad.value.message
     emitted = [(e.guid, e.name, e.event, e.data) for e in events_of(host, PluginEvent)]
@@ -138,7 +138,7 @@ def test_c_plugin_calls_results_failures_and_events(host, sample):
 def test_arguments_must_be_an_array_or_object_of_json(host, sample):
     host.install(sample("rpc_demo"))
     for params in ("2", 3, {"a": {1, 2}}):
-        with pytest.raises(RpcError) as refused:
+        with pytest.raises(CallError) as refused:
             host.rpc.call(method(host, "rpc_demo.echo"), params)
         assert refused.value.kind == "bad_params"
 
@@ -174,7 +174,7 @@ def test_python_method_failures_are_clean_errors(host, tmp_path):
              ("calc.add", [1], "Invalid arguments for add: missing a required argument: 'b'."),
              ("calc.add", {"a": 1, "c": 2}, "Invalid arguments for add")]
     for name, params, message in cases:
-        with pytest.raises(RpcError) as failed:
+        with pytest.raises(CallError) as failed:
             host.rpc.call(method(host, name), params)
         assert failed.value.kind == "failed"
         assert failed.value.message.startswith(message), failed.value.message
@@ -245,7 +245,7 @@ def test_a_namespace_belongs_to_one_plugin(host, tmp_path):
 def test_a_slow_call_times_out_for_its_caller_only(host, sample):
     host.install(sample("rpc_demo"))
     slow = host.rpc.submit(method(host, "rpc_demo.sleep"), [1500])
-    with pytest.raises(RpcError) as late:
+    with pytest.raises(CallError) as late:
         host.rpc.call(method(host, "rpc_demo.sleep"), [3000], timeout=0.2)
     assert late.value.kind == "timeout"
     assert "did not answer within 0.2 s" in late.value.message
@@ -327,7 +327,7 @@ def test_a_call_longer_than_the_grace_keeps_the_library_mapped(host, sample):
     assert not host.is_loaded(record.guid)
     assert [e.plugin.meta.guid for e in host._mapped_until_exit] == [record.guid]
     assert running.result(10) == 1500         # the code it runs was not unmapped
-    with pytest.raises(RpcError) as gone:     # no new call reaches it
+    with pytest.raises(CallError) as gone:     # no new call reaches it
         host.rpc.invoke(sleeper, "[1]")
     assert gone.value.kind == "not_found"
     host.enable(record.guid)                  # loads again beside the kept mapping
@@ -357,3 +357,24 @@ def test_shutdown_with_a_call_still_running(home, sample):
     time.sleep(0.1)
     host.shutdown()                            # the library stays mapped under the call
     assert running.result(10) == 700
+
+
+def test_emit_refuses_bad_names_bad_json_and_big_data(host):
+    """The table's emit, as a C plugin calls it."""
+    table = host.rpc.table_for("{emit-test}", "Emit test").table
+    host.events.poll()
+    assert table.emit(b"ok.name:1-2_x", b'{"fine": [1, 2]}') == 1
+    assert table.emit(b"null-data", host_ffi().NULL) == 1
+    assert table.emit(b"bad name", b"1") == 0
+    assert table.emit(b"x" * 101, b"1") == 0
+    assert table.emit(b"bad-json", b"{not json") == 0
+    assert table.emit(b"too-big", b'"' + b"x" * (64 * 1024) + b'"') == 0
+    assert [(e.event, e.data) for e in events_of(host, PluginEvent)] == \
+        [("ok.name:1-2_x", {"fine": [1, 2]}), ("null-data", None)]
+    assert host.rpc.withdraw("{emit-test}") is False
+    assert table.emit(b"after", b"1") == 0             # unloaded: nothing more
+
+
+def host_ffi():
+    from pyhost.abi._ffi import ffi
+    return ffi

@@ -21,7 +21,7 @@ DRIVER = textwrap.dedent("""
     import sys, time
     from concurrent.futures import ThreadPoolExecutor
     from pyhost.host.host import Host
-    from pyhost.host.services.rpc import RpcError
+    from pyhost.host.services.rpc import CallError
     home, plugin = sys.argv[1:3]
     with Host(home, timers=False) as host:
         record = host.install(plugin)
@@ -35,7 +35,7 @@ DRIVER = textwrap.dedent("""
         for _ in range(50):
             try:
                 host.rpc.call(fail)
-            except RpcError as exc:
+            except CallError as exc:
                 assert exc.message == "rpc_demo failed on purpose"
         for i in range(100):
             host.fire.incoming_chat("adc://hub.example:1511", f"line {i}")

@@ -17,7 +17,9 @@ NONE, READONLY, NORMAL, ADMIN = 0, 1, 5, 10
 LEVEL_NAMES = {NONE: "NONE", READONLY: "READONLY", NORMAL: "NORMAL", ADMIN: "ADMIN"}
 MAX_LEVEL = ADMIN
 
-MAX_JSON_BYTES = 1024 * 1024   # an event's data, a method's arguments or result
+MAX_JSON_BYTES = 1024 * 1024   # a method's arguments or result
+# An event's data: events are kept in the host's event queue (10,000 of them), so small.
+MAX_EVENT_BYTES = 64 * 1024
 _METHOD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _EVENT = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 _NOT_WORD = re.compile(r"[^a-z0-9_]+")

@@ -185,7 +185,7 @@ class Exporting:
     def emit(self, event: str, data: Any = None) -> bool:
         """Sends a plugin event to the clients listening to this plugin's events. ``data``
         must be JSON-compatible. False when the host has no DCRpc, or refused the event (a
-        bad name: 1 to 100 of ``A-Z a-z 0-9 _ . : -``, or data over 1 MiB)."""
+        bad name: 1 to 100 of ``A-Z a-z 0-9 _ . : -``, or data over 64 KiB)."""
         table = self._dcrpc()
         try:
             text = json.dumps(data, allow_nan=False)

@@ -78,7 +78,7 @@ class PluginEvent(Event):
 
 # -- errors ----------------------------------------------------------------------------
 
-class RpcError(Exception):
+class CallError(Exception):
     """A call that did not produce a result. ``kind``: ``not_found`` (no such method, or it
     went away before it ran), ``failed`` (the method reported a failure), ``bad_result``
     (its result is not JSON), ``bad_params`` (the arguments are not an array or object of
@@ -193,9 +193,9 @@ class PluginRpc:
             self._refuse(f"emit({event!r})", "an event name is 1 to 100 of A-Z a-z 0-9 "
                          "_ . : -")
             return 0
-        raw = b"null" if json_c == ffi.NULL else ffi.string(json_c, spec.MAX_JSON_BYTES + 1)
-        if len(raw) > spec.MAX_JSON_BYTES:
-            self._refuse(f"emit({event!r})", "the data is larger than 1 MiB")
+        raw = b"null" if json_c == ffi.NULL else ffi.string(json_c, spec.MAX_EVENT_BYTES + 1)
+        if len(raw) > spec.MAX_EVENT_BYTES:
+            self._refuse(f"emit({event!r})", "the data is larger than 64 KiB")
             return 0
         try:
             data = json.loads(raw)
@@ -317,25 +317,25 @@ class RpcService:
 
     def submit(self, method: Method, params: Any = None) -> Future:
         """Runs the method on a worker thread; the future's result is the method's result
-        (a JSON value), or RpcError. Cancel the future to drop a call still queued."""
+        (a JSON value), or CallError. Cancel the future to drop a call still queued."""
         text = _params_text(params)
         return self._pool.submit(self.invoke, method, text)
 
     def call(self, method: Method, params: Any = None, timeout: float = 30.0) -> Any:
-        """submit() and wait at most ``timeout`` seconds (RpcError "timeout")."""
+        """submit() and wait at most ``timeout`` seconds (CallError "timeout")."""
         future = self.submit(method, params)
         try:
             return future.result(timeout)
         except FutureTimeout:
             future.cancel()
-            raise RpcError("timeout", f"{method.name} did not answer within "
+            raise CallError("timeout", f"{method.name} did not answer within "
                                       f"{timeout:g} s.") from None
 
     def invoke(self, method: Method, params_text: str) -> Any:
         """Calls the method on this thread (the GIL is released while C code runs)."""
         with self._cond:
             if method.withdrawn:
-                raise RpcError("not_found", f"{method.name} is no longer available "
+                raise CallError("not_found", f"{method.name} is no longer available "
                                             "(its plugin unloaded).")
             method.inflight += 1
             self._inflight[method.guid] = self._inflight.get(method.guid, 0) + 1
@@ -363,15 +363,15 @@ class RpcService:
 def _result(method: Method, failed: bool, raw: Optional[bytes]) -> Any:
     if failed:
         message = " ".join((raw or b"").decode("utf-8", "replace").split())[:2000]
-        raise RpcError("failed", message or f"{method.name} failed.")
+        raise CallError("failed", message or f"{method.name} failed.")
     if raw is None:
         return None
     if len(raw) > spec.MAX_JSON_BYTES:
-        raise RpcError("bad_result", f"{method.name} returned more than 1 MiB.")
+        raise CallError("bad_result", f"{method.name} returned more than 1 MiB.")
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):
-        raise RpcError("bad_result", f"{method.name} returned text that is not "
+        raise CallError("bad_result", f"{method.name} returned text that is not "
                                      "JSON.") from None
 
 
@@ -379,15 +379,15 @@ def _params_text(params: Any) -> str:
     if params is None:
         params = []
     if not isinstance(params, (list, dict)):
-        raise RpcError("bad_params", "The arguments must be a JSON array (positional) or "
+        raise CallError("bad_params", "The arguments must be a JSON array (positional) or "
                                      "object (named).")
     try:
         # ASCII output: any str encodes to UTF-8, even one holding a lone surrogate
         text = json.dumps(params, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
-        raise RpcError("bad_params", "The arguments are not JSON values.") from None
+        raise CallError("bad_params", "The arguments are not JSON values.") from None
     if len(text) > spec.MAX_JSON_BYTES:
-        raise RpcError("bad_params", "The arguments are larger than 1 MiB.")
+        raise CallError("bad_params", "The arguments are larger than 1 MiB.")
     return text
 
 

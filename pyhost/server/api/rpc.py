@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 from pyhost.abi import rpc as spec
 from pyhost.host.events import Category, Event
-from pyhost.host.services.rpc import RpcError, RpcMethodAdded, RpcMethodRemoved
+from pyhost.host.services.rpc import CallError, RpcMethodAdded, RpcMethodRemoved
 from pyhost.server.protocol import ApiError
 from pyhost.server.routes import Call
 from pyhost.server.subscriptions import add_listeners
@@ -36,7 +36,7 @@ METHOD_SCHEMA = {"type": "object", "properties": {
     "method": {"type": "string"}, "level": {"type": "integer"},
     "level_name": {"type": "string"}, "description": {"type": "string"},
     "callable": {"type": "boolean"}}}
-# What each RpcError kind becomes for the caller: HTTP status (the envelope's code).
+# What each CallError kind becomes for the caller: HTTP status (the envelope's code).
 STATUS = {"not_found": 404, "bad_params": 400, "failed": 422, "bad_result": 502,
           "timeout": 504}
 
@@ -121,7 +121,7 @@ class RpcApi:
         timeout = self.server.rpc_timeout
         try:
             future = self.host.rpc.submit(method, params)
-        except RpcError as exc:
+        except CallError as exc:
             raise ApiError(STATUS.get(exc.kind, 400), exc.message, kind=exc.kind) from None
         except RuntimeError:  # the host is shutting down
             raise ApiError(503, "The host is shutting down.", kind="unavailable") from None
@@ -131,7 +131,7 @@ class RpcApi:
             future.cancel()  # still queued: it never runs; running: it finishes unheard
             raise ApiError(504, f"{method.name} did not answer within {timeout:g} s.",
                            kind="timeout") from None
-        except RpcError as exc:
+        except CallError as exc:
             raise ApiError(STATUS.get(exc.kind, 400), exc.message, kind=exc.kind) from None
 
 
