@@ -265,7 +265,7 @@ class Lifecycle:
 def _exception_reason(name: str, state: str, exc: BaseException) -> str:
     """One sentence for an exception from a Python plugin's main."""
     text = " ".join(str(exc).split())
-    if isinstance(exc, PluginError) or type(exc).__name__ in ("HookError",
+    if isinstance(exc, PluginError) or type(exc).__name__ in ("HookError", "ExportError",
                                                                "PluginDeclarationError"):
         return f"{name} cannot load: {text.rstrip('.')}."
     return f"{name} raised {exc!r} in {state}."

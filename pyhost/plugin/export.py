@@ -38,7 +38,7 @@ from typing import Any, Callable, Optional
 
 from pyhost.abi import rpc as spec
 from pyhost.abi._ffi import ffi
-from pyhost.plugin.hooks import PluginDeclarationError
+from pyhost.plugin.hooks import HookError, PluginDeclarationError
 
 __all__ = ["ADMIN", "NONE", "NORMAL", "READONLY", "ExportError", "RpcError", "export"]
 
@@ -51,8 +51,9 @@ class RpcError(Exception):
     a plugin error: it is an answer, e.g. to bad arguments)."""
 
 
-class ExportError(RuntimeError):
-    """The host refused to register an exported method (its log says why)."""
+class ExportError(HookError):
+    """The host refused to register an exported method (its log says why); the load
+    fails with it, as with a hook that cannot be bound."""
 
 
 class _ExportSpec:
@@ -243,8 +244,8 @@ class Exporting:
         handle = table.register_method(export_spec.name.encode(), export_spec.level,
                                        description, live.callback, _release_cb, ffi.NULL)
         if handle == ffi.NULL:
-            raise ExportError(f"{self.meta.name}: the host refused to export "
-                              f"{export_spec.name!r} (its log says why).")
+            raise ExportError(f"the host refused to export {export_spec.name!r} (the "
+                              "host's log says why)")
         live.handle = handle
         self.__dict__.setdefault("_exports_live", []).append(live)
 
