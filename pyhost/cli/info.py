@@ -39,6 +39,8 @@ SAMPLES = {
     "dev_plugin.py": "Python port of dev_plugin: hooks, settings, logging, lifecycle",
     "interop_py": "Python package: binds a C hook and interface, offers its own to C",
     "hub_stats.py": "Python: statistics per hub (one object per hub), shown by /stats",
+    "rpc_demo": "exports methods and emits events through pyhost.rpc.DCRpc",
+    "notes": "Python package: exported methods, events, settings and its own web UI",
 }
 FIXTURES = {
     "dev_plugin_v2": "dev_plugin built as version 2.0, to test updates",
