@@ -13,7 +13,7 @@ import pytest
 
 from pyhost import bench, cli
 from pyhost.abi.paths import sample_plugin
-from pyhost.bench import compare, engine, load, plot, results, web_api
+from pyhost.bench import compare, engine, load, plot, results, rpc_calls, web_api
 from pyhost.bench.c_dispatch import SUBSCRIBER_COUNTS
 from pyhost.bench.engine import Check, Context, Group, timed
 from pyhost.bench.results import Figure, Row, Settings, Target
@@ -38,8 +38,9 @@ COLUMNS = {"c_c_chat": {"floor", "nosync", "lock"}, "threads_1": {"floor", "lock
 
 
 # The Web API group starts a server and 50 clients: measured by its own tests
-# (test_server_load.py) and, with a stand-in, by test_the_web_api_group_* below.
-HOOK_GROUPS = [g for g in engine.load_groups() if g.key != "web_api"]
+# (test_server_load.py) and, with a stand-in, by test_the_web_api_group_* below; the same
+# for exported method calls (test_the_rpc_calls_group_*).
+HOOK_GROUPS = [g for g in engine.load_groups() if g.key not in ("web_api", "rpc_calls")]
 
 
 @pytest.fixture(scope="module")
@@ -291,6 +292,34 @@ def test_a_web_api_that_cannot_run_is_reported_not_fatal(monkeypatch):
     doc = engine.run(settings=TINY, groups=[web_api.GROUP]).as_dict()
     assert doc["web_api"] == {"measured": False, "reason": "OSError: no loopback"}
     assert "| Web API | not measured: OSError: no loopback |" in bench.report(doc)
+
+
+RPC = {"in_process": {"count": 2, "p50_ms": 0.04, "p99_ms": 0.1},
+       "c_round_trip": {"count": 2, "p50_ms": 0.3, "p99_ms": 4.0},
+       "python_round_trip": {"count": 2, "p50_ms": 0.25, "p99_ms": 4.1},
+       "concurrent": {"clients": 2, "calls": 4, "calls_per_s": 3000.0},
+       "round_trip_beside_a_hung_call": {"count": 2, "p50_ms": 0.3, "p99_ms": 1.0},
+       "change_seen_by_another_client": {"count": 2, "p50_ms": 3.0, "p99_ms": 8.0}}
+
+
+def test_the_rpc_calls_group_adds_its_section_and_report_line(monkeypatch):
+    asked = []
+    monkeypatch.setattr(rpc_calls, "measure", lambda quick=False: asked.append(quick) or RPC)
+    doc = engine.run(quick=True, settings=TINY, groups=[rpc_calls.GROUP]).as_dict()
+    assert asked == [True] and doc["rpc_calls"] == {"measured": True, **RPC}
+    line = [x for x in bench.report(doc).splitlines() if "Exported methods" in x]
+    assert line == ["| Exported methods over the WebSocket | C p50 0.30 ms (p99 4.00), Python "
+                    "p50 0.25 ms (p99 4.10); in-process p50 0.040 ms (x7.5) | 3000 calls/s "
+                    "from 2 clients | beside a hung call p50 0.30 ms | a change reaches "
+                    "another client p50 3.00 ms, p99 8.00 ms |"]
+
+
+def test_the_rpc_calls_group_really_measures(monkeypatch):
+    figures = rpc_calls.measure(quick=True)
+    assert figures["concurrent"]["calls"] == 4 * 50
+    for key in ("in_process", "c_round_trip", "python_round_trip",
+                "round_trip_beside_a_hung_call", "change_seen_by_another_client"):
+        assert figures[key]["count"] == 200 and 0 < figures[key]["p50_ms"]
 
 
 def test_group_modules_of_later_issues_are_skipped_until_they_exist(monkeypatch):

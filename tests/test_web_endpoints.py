@@ -11,6 +11,7 @@ import sys
 import aiohttp
 
 from dcext_fixtures import info_xml, zip_package
+from extension_helpers import PYTHON, pack
 from pyhost.abi.paths import sample_plugin, sample_plugins
 from server_helpers import PASSWORD, Served, WsClient, http, login_http, run
 
@@ -55,7 +56,7 @@ def test_installing_by_upload(tmp_path):
                     ("broken.py", b"def broken(:\n", "could not be imported"),
                     ("noplugin.py", b"x = 1\n", "declares no plugin"),
                     ("bad.dcext", b"PK\x03\x04 not a zip", ""),
-                    ("ext.tgz", b"\x1f\x8b not really", "extension")]:
+                    ("ext.tgz", b"\x1f\x8b not really", "not a .tgz package")]:
                 code, err = await upload(s, served, name, content, admin)
                 assert code == 400, (name, code, err)
                 assert message in err["message"] or message in err.get("field", ""), err
@@ -112,6 +113,23 @@ def test_installing_by_upload(tmp_path):
                     assert resp.status == 404, bad
             async with s.get(root + "/plugin-ui/%7Bnope%7D/") as resp:
                 assert resp.status == 404
+
+            # An extension package goes to the extensions area.
+            await c.ok("POST", "extensions/listeners/extension_added")
+            tgz = pack.pack(PYTHON, tmp_path / "packed").read_bytes()
+            code, data = await upload(s, served, f"{PYTHON}.tgz", tgz, admin)
+            assert code == 200, data
+            assert (data["name"], data["action"], data["managed"]) == (PYTHON, "installed",
+                                                                       True)
+            event = await c.next_event()
+            while event["event"] != "extension_added":      # the plugins' events before it
+                event = await c.next_event()
+            assert event["data"]["name"] == PYTHON
+            assert [e["name"] for e in await c.ok("GET", "extensions")] == [PYTHON]
+            assert (served.host.home / "extensions" / PYTHON / "package" /
+                    "package.json").is_file()
+            code, data = await upload(s, served, f"{PYTHON}.tgz", tgz, admin)
+            assert (code, data["action"]) == (200, "updated")
             await c.close()
     try:
         run(scenario())

@@ -20,6 +20,7 @@ import pytest
 
 from pyhost.abi.paths import sample_plugin, sample_plugins
 from pyhost.client import Client
+from extension_helpers import PYTHON, pack
 from server_helpers import PASSWORD, Served
 
 selenium = pytest.importorskip("selenium", reason="selenium is in the test extra")
@@ -327,15 +328,46 @@ def test_07_install_by_upload_and_remove(world, tmp_path):
     assert UPLOADED_GUID not in [r.guid for r in host.plugins()]
 
 
-def test_08_extensions_section(world, tmp_path):
-    a, served = world["a"], world["served"]
-    if "extensions" in served.server.modules:
-        a.wait(lambda: a.find("#extensions-table").is_displayed())
-    else:
-        a.wait(lambda: a.find("#extensions-unavailable").is_displayed())
-        assert a.find("#extensions-unavailable").text == \
-            "Extensions: not available on this host."
-    a.shot(tmp_path, "extensions")
+def test_08_extensions_install_start_settings_log_stop(world, tmp_path):
+    a, b, script = world["a"], world["b"], world["script"]
+    tgz = pack.pack(PYTHON, tmp_path / "packed")
+    a.find("#install-file").send_keys(str(tgz))
+    a.find("#install-button").click()
+    a.wait(lambda: a.find("#install-status").text.startswith(f"installed: {PYTHON}"))
+    row = f'#extensions-table tr[data-name="{PYTHON}"]'
+
+    def state(browser):
+        rows = browser.finds(row)
+        return rows[0].find_element(By.CSS_SELECTOR, ".badge").text if rows else None
+
+    b.wait(lambda: state(b) == "stopped", what="B to see the new extension")
+
+    def click(browser, button):
+        def done():
+            browser.find(row).find_element(By.CSS_SELECTOR, f"button{button}").click()
+            return True
+        browser.wait(done, what=f"{button} of {PYTHON}")
+
+    click(a, ".start")
+    b.wait(lambda: state(b) == "running", timeout=30, what="B to see it running")
+    click(a, ".settings")           # it defined its settings once connected
+    a.wait(lambda: a.find('#extension-settings-form input[name="reply"]').get_attribute(
+        "value") == "pong from python")
+    reply = a.find('#extension-settings-form input[name="reply"]')
+    reply.clear()
+    reply.send_keys("pong from the browser")
+    a.find("#extension-settings-form button.save").click()
+    a.wait(lambda: a.find("#extension-status").text == "Saved.")
+    assert script.request("GET", f"extensions/{PYTHON}/settings")["reply"] == \
+        "pong from the browser"
+    output = '.log[data-file="output.log"]'
+    click(a, output)
+    a.wait(lambda: "python extension ready" in a.find("#extension-log").text)
+    a.wait(lambda: (click(a, output), "settings updated" in a.find("#extension-log").text)[1],
+           what="the extension to log the new settings")
+    a.shot(tmp_path, "extension")
+    click(b, ".stop")
+    a.wait(lambda: state(a) == "stopped", what="A to see it stopped")
 
 
 def test_09_two_browsers_and_a_script_see_the_same_events_in_order(world, tmp_path):

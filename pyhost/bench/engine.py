@@ -32,7 +32,8 @@ from pyhost.bench.results import BenchError, Figure, Results, Row, Settings, mac
 # exists (and defines GROUP).
 GROUP_MODULES = ("pyhost.bench.c_dispatch", "pyhost.bench.crossings",
                  "pyhost.bench.python_baselines", "pyhost.bench.threads",
-                 "pyhost.bench.load", "pyhost.bench.web_api", "pyhost.bench.isolation")
+                 "pyhost.bench.load", "pyhost.bench.web_api", "pyhost.bench.rpc_calls",
+                 "pyhost.bench.isolation")
 
 Progress = Callable[[str, bool], None]   # (message, fine): fine messages are the frequent ones
 

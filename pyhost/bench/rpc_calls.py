@@ -4,7 +4,8 @@ calls per second from several clients at once, round trips while another call ha
 how long a change made by one client takes to reach another (the event the web page
 refreshes from).
 
-    python -m pyhost.bench.rpc_calls [--quick]      # prints the row
+    python -m pyhost.bench.rpc_calls [--quick]      # prints the row (also a group of
+                                                    # `pyhost bench`: document key rpc_calls)
 
 Everything runs in this process (host, server loop, clients), sharing the GIL and the
 machine's cores: the figures are a floor for separate processes.
@@ -18,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from pyhost.bench.engine import Context, Group
 
 USER, PASSWORD = "bench", "bench-password"
 PY_PLUGIN = '''
@@ -170,6 +173,28 @@ def report(figures: dict) -> str:
             f"{f['round_trip_beside_a_hung_call']['p50_ms']:.2f} ms | a change reaches "
             f"another client p50 {f['change_seen_by_another_client']['p50_ms']:.2f} ms, "
             f"p99 {f['change_seen_by_another_client']['p99_ms']:.2f} ms |")
+
+
+# -- as a group of `pyhost bench` ---------------------------------------------------------
+
+def _measured(ctx: Context) -> dict:
+    ctx.progress("exported method calls over the WebSocket")
+    try:
+        return {"measured": True, **measure(quick=ctx.quick)}
+    except Exception as exc:  # the row says why; the rest of the bench stands
+        return {"measured": False, "reason": f"{type(exc).__name__}: {exc}"}
+
+
+def _lines(doc: dict) -> list[str]:
+    figures = doc.get("rpc_calls")
+    if not isinstance(figures, dict):
+        return []
+    return [report(figures) if figures.get("measured") else
+            f"| Exported methods | not measured: {figures.get('reason', '?')} |"]
+
+
+GROUP = Group("rpc_calls", "Exported methods",
+              lambda ctx: ctx.after("rpc_calls", _measured), _lines)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ is checked exactly as ``pyhost install`` checks it:
 - ``.so`` / ``.dll`` / ``.dylib``: a compiled plugin, ``.py``: a Python plugin: kept under
   ``<home>/uploads/<random>/<name>`` (the registry points at it) and installed; refused, the
   file is deleted again;
-- ``.tgz`` / ``.tar.gz``: an AirDC++ extension package, handed to the extensions area.
+- ``.tgz`` / ``.tar.gz``: an AirDC++ extension package, installed (or updated) as ``pyhost
+  extension install`` does; the reply is then the extension object.
 
 A higher version of an installed plugin updates it. The reply is the plugin object (as
 ``GET plugins/<guid>``) with ``action`` (``installed`` or ``updated``); every refusal is a
@@ -159,12 +160,22 @@ class UploadsApi:
         return self._reply(record.guid, action)
 
     def _install_extension(self, path: Path) -> dict:
+        """As ``pyhost extension install``: judged in a scratch directory of the home, then
+        moved into place; the extensions area learns of it (extension_added)."""
         extensions = self.server.modules.get("extensions")
-        install = getattr(extensions, "install_upload", None)
-        if not callable(install):
+        if extensions is None:
             raise ApiError(400, "This host has no extension support, so it cannot install "
                                 "extension packages (.tgz).")
-        return install(path)
+        from pyhost.server.api.extensions import serialize
+        from pyhost.server.extensions import installer
+        from pyhost.server.extensions.package import PackageError
+        manager = extensions.manager
+        try:
+            info, updated = installer.install(self.host.home, path, manager.feature_level)
+            ext = manager.installed(info.name)
+        except PackageError as exc:
+            raise ApiError(400, str(exc)) from None
+        return dict(serialize(ext, manager), action="updated" if updated else "installed")
 
     def _reply(self, guid: str, action: str) -> dict:
         plugins = self.server.modules["plugins"]

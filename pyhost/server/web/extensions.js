@@ -62,8 +62,11 @@ export class Extensions {
     const state = ext.state || (ext.running ? "running" : "stopped");
     const act = (label, cls, fn) => el("button", { type: "button", class: cls, text: label,
                                                    onclick: () => this.act(fn) });
-    const logs = (ext.logs || []).map((log) =>
-      act(`log ${log.name}`, "log", () => this.log(ext, log.name)));
+    const logs = (ext.logs || []).map((log) => {
+      const button = act(`log ${log.name}`, "log", () => this.log(ext, log.name));
+      button.dataset.file = log.name;
+      return button;
+    });
     return el("tr", { dataset: { name: ext.name } },
       el("td", { title: ext.description || "", text: ext.name }),
       el("td", { text: ext.version || "" }),
