@@ -86,8 +86,7 @@ _graveyard_lock = threading.Lock()
 
 
 class Plugin(Exporting, Commands, PerEntity):
-    """A Python plugin: its metadata, hooks, interfaces, settings, main, per-hub objects,
-    exported methods and events (:mod:`pyhost.plugin.export`)."""
+    """A Python plugin: metadata, hooks, interfaces, settings, main, per-hub objects, exports."""
 
     def __init__(self, *, guid: str, name: str, version: float, author: str = "",
                  description: str = "", website: str = "", dependencies: Iterable[str] = (),
