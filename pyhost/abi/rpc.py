@@ -3,7 +3,7 @@ events (declared in sdk_headers/dcplugin.h, "pyhost's own optional interfaces").
 
 What both sides share: the guid and version, the access levels, and the rules for names.
 The host implements the table (:mod:`pyhost.host.services.rpc`); plugins, C or Python
-(:mod:`pyhost.plugin.export`), query it through their DCCore like any interface.
+(:mod:`pyhost.plugin.exports`), query it through their DCCore like any interface.
 """
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ Objects per hub and per connection (``@plugin.per_hub`` / ``@plugin.per_connecti
 whose ``@hook`` methods get only that hub's events, ``tick()`` each second and ``close()``
 when the hub goes; see docs/python-plugins.md.
 """
-from pyhost.plugin.export import (  # noqa: F401  (exported methods, plugin events)
+from pyhost.plugin.exports import (  # noqa: F401  (exported methods, plugin events)
     ADMIN,
     NONE,
     NORMAL,

@@ -53,7 +53,7 @@ from pyhost.plugin.hooks import (
     unknown_hook_hint,
 )
 from pyhost.plugin.commands import Commands
-from pyhost.plugin.export import Exporting
+from pyhost.plugin.exports import Exporting
 from pyhost.plugin.log import _make_logger
 from pyhost.plugin.per_entity import PerEntity
 from pyhost.plugin.settings import Int64, Settings
