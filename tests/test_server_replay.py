@@ -63,7 +63,7 @@ def test_replay_through_pyhost_run_listen(tmp_path):
     try:
         banner = proc.stderr.readline()
         assert "Web API on http://127.0.0.1:" in banner, banner
-        url = banner.split("Web API on ")[1].strip().replace("http", "ws", 1)
+        url = banner.split("Web API on ")[1].split(",")[0].strip().replace("http", "ws", 1)
         seen: list[str] = []
 
         async def scenario():

@@ -295,7 +295,8 @@ def _start_server(host, args):
                        insecure_http=args.insecure_http)
     except ServerError as exc:
         raise CommandError(str(exc)) from None
-    print(f"pyhost: Web API on {server.url}", file=sys.stderr, flush=True)
+    page = server.url.removesuffix("api/v1/")
+    print(f"pyhost: Web API on {server.url}, web page on {page}", file=sys.stderr, flush=True)
     return server
 
 
