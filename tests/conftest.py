@@ -20,3 +20,11 @@ def host(home):
 @pytest.fixture
 def sample():
     return sample_plugin
+
+
+@pytest.fixture(params=["in-process", "isolated"])
+def isolation(request, monkeypatch):
+    """Runs a test twice: every compiled plugin in the host's process, then every one in a
+    runner process of its own (PYHOST_ISOLATION=all, pyhost.host.isolation)."""
+    monkeypatch.setenv("PYHOST_ISOLATION", "none" if request.param == "in-process" else "all")
+    return request.param

@@ -39,8 +39,10 @@ COLUMNS = {"c_c_chat": {"floor", "nosync", "lock"}, "threads_1": {"floor", "lock
 
 # The Web API group starts a server and 50 clients: measured by its own tests
 # (test_server_load.py) and, with a stand-in, by test_the_web_api_group_* below; the same
-# for exported method calls (test_the_rpc_calls_group_*).
-HOOK_GROUPS = [g for g in engine.load_groups() if g.key not in ("web_api", "rpc_calls")]
+# for exported method calls (test_the_rpc_calls_group_*); the isolation group starts runner
+# processes: tests/test_bench_isolation.py.
+HOOK_GROUPS = [g for g in engine.load_groups()
+               if g.key not in ("web_api", "rpc_calls", "isolation")]
 
 
 @pytest.fixture(scope="module")

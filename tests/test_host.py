@@ -8,10 +8,23 @@ import pytest
 
 from pyhost import __version__
 from pyhost.abi._ffi import ffi, lib
+from pyhost.abi.interfaces import Interface, function
 from pyhost.host.events import Category
 from pyhost.host.host import Host, default_home
 from pyhost.host.loader import PluginError
 from pyhost.host.registry import PluginRecord
+
+# Every test here runs with compiled plugins in the host's process and again isolated.
+pytestmark = pytest.mark.usefixtures("isolation")
+
+
+class Greeter(Interface, guid="sample.depbase.Greeter", version=1):
+    """dep_base's table (sample_plugins/depbase_greeter.h). Described, as an application
+    would, so that it can cross between an isolated dep_base and dep_child."""
+
+    @function("int(int a, int b)")
+    def add(self, a, b): ...
+
 
 DEV = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000002}"
 REFUSES_UNLOAD = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000004}"
@@ -26,9 +39,7 @@ def chat(host, text: str) -> bool:
     return host.hooks["dcpp.chat.onIncomingChat"].run(None, ffi.new("char[]", text.encode()))
 
 
-def mapped(path) -> bool:
-    """Whether a library file is mapped into this process."""
-    return str(Path(path).resolve()) in Path("/proc/self/maps").read_text()
+from isolation_helpers import mapped  # noqa: E402  (the host's process or its runners)
 
 
 def kinds(host, categories=Category.ALL):

@@ -18,6 +18,10 @@ from pyhost.host.loader import PluginError
 ROOT = Path(__file__).resolve().parents[1]
 INTEROP_PY = ROOT / "sample_plugins" / "python" / "interop_py"
 
+# Every test here runs with the C plugins in the host's process and again isolated (each
+# in its own runner: C -> Python -> C across three processes).
+pytestmark = pytest.mark.usefixtures("isolation")
+
 OWNER = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000504}"
 PY = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000503}"
 USER = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000505}"

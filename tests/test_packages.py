@@ -141,6 +141,20 @@ def test_update_swaps_the_files_keeps_settings_and_runs_the_new_code(host, build
                                 "from v2.dcext, elf-x64")
 
 
+def test_a_package_installed_isolated_runs_and_updates_in_a_runner(host, builds):
+    from isolation_helpers import mapped as mapped_anywhere, runner_pids
+    first = packages.install(host, pkg(builds, "1.0"), name="v1.dcext", isolated=True)
+    assert first.record.isolated and type(host._loaded[PKG_GUID].plugin).__name__ == \
+        "IsolatedPlugin"
+    assert setting(host, "loaded_version") == "1.0"
+    assert setting(host, "install_path") == str(first.directory) + "/"
+    assert not mapped(first.record.path) and mapped_anywhere(first.record.path)
+    second = packages.install(host, pkg(builds, "2.0"), name="v2.dcext")
+    assert second.action == "updated" and second.record.isolated  # stays isolated
+    assert setting(host, "loaded_version") == "2.0"
+    assert not mapped_anywhere(first.record.path) and len(runner_pids()) == 1
+
+
 def test_update_of_a_stopped_host_loads_at_start(home, builds):
     with Host(home, timers=False) as h:
         packages.install(h, pkg(builds, "1.0"))

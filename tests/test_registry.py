@@ -121,7 +121,8 @@ def test_open_creates_file_and_parent_directory_with_wal_full_sync_and_foreign_k
         assert registry.check_integrity() == []
     c = raw(db)
     assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # persistent in the file
-    assert c.execute("PRAGMA user_version").fetchone()[0] == R.SCHEMA_VERSION == 2
+    assert c.execute("PRAGMA user_version").fetchone()[0] == R.SCHEMA_VERSION == \
+        len(R.MIGRATIONS)
     tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"plugins", "settings"} <= tables
     # settings deliberately have no foreign key to plugins
@@ -639,7 +640,10 @@ def test_schema_rejects_invalid_rows_even_behind_the_api(db):
         "INSERT INTO settings VALUES ('g', 'k', 'int', '5x')",
         f"INSERT INTO plugins ({V1}) VALUES ('g','n',1.0,'','','','/p','java',1,0,'t')",
         f"INSERT INTO plugins ({V1}) VALUES ('g','n',1.0,'','','','/p','native',3,0,'t')",
-        "INSERT INTO plugins VALUES ('g','n',1.0,'','','','/p','native',1,0,'t','dead',1,'[]')",
+        f"INSERT INTO plugins ({V1}, load_state, load_pid, dependencies) "
+        "VALUES ('g','n',1.0,'','','','/p','native',1,0,'t','dead',1,'[]')",
+        f"INSERT INTO plugins ({V1}, isolated) "
+        "VALUES ('g','n',1.0,'','','','/p','native',1,0,'t',2)",
     ]
     for statement in bad:
         with pytest.raises(sqlite3.IntegrityError):

@@ -15,6 +15,7 @@ def run(host, *lines: str):
     return out, summary
 
 
+@pytest.mark.usefixtures("isolation")
 def test_one_output_line_per_event(host, sample):
     host.install(sample("chat_guard"))
     out, summary = run(
@@ -31,6 +32,7 @@ def test_one_output_line_per_event(host, sample):
     assert json.loads(dumps(out[0])) == out[0]
 
 
+@pytest.mark.usefixtures("isolation")
 def test_startup_effects_and_logs_come_as_event_zero(host, sample):
     host.install(sample("app_demo"))
     out, _ = run(host, json.dumps({"hook": "ui.onCreated"}))
@@ -99,6 +101,7 @@ def test_default_ticks_follow_the_event_number(host):
     assert got == [1000, 5, 4000]
 
 
+@pytest.mark.usefixtures("isolation")
 def test_object_and_data_forms(host, sample):
     host.install(sample("app_demo"))
     guid = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee000a00}"

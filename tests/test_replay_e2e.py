@@ -37,11 +37,18 @@ def pyhost(home: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
     return result
 
 
-@pytest.fixture(scope="module")
-def replayed(tmp_path_factory):
+@pytest.fixture(scope="module", params=["in-process", "isolated"])
+def replayed(tmp_path_factory, request):
+    """The replay's output, with the three compiled samples in the host's process, then
+    each installed with --isolated (in a process of its own): the same output, line for
+    line."""
     home = tmp_path_factory.mktemp("e2e") / "home"
+    isolated = ["--isolated"] if request.param == "isolated" else []
     for name in ("app_demo", "chat_guard", "dev_plugin"):
-        pyhost(home, "install", str(sample_plugin(name)))
+        pyhost(home, "install", *isolated, str(sample_plugin(name)))
+    if isolated:
+        listing = pyhost(home, "list").stdout
+        assert listing.count("native, isolated") == 3, listing
     pyhost(home, "config", APP_DEMO, "trace", "true")
     result = pyhost(home, "run", "--replay", str(EVENTS), "--json")
     records = [json.loads(line) for line in result.stdout.splitlines()]

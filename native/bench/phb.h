@@ -63,6 +63,12 @@ uint64_t DCAPI phb_nosync_fire(void* hook, dcptr_t object, dcptr_t data, uint64_
 uint64_t phb_run_threads(phb_fire_fn fire, void* hook, dcptr_t object, void* const* datas,
                          uint64_t n, int threads, uint64_t* handled);
 
+/* latency.c: calls run(hook, object, data) n times; ns[i] (if not NULL) gets each call's
+ * duration. Returns how many calls answered True. */
+typedef Bool (DCAPI* phb_run_fn)(void* hook, dcptr_t object, dcptr_t data);
+uint64_t phb_time_calls(phb_run_fn run, void* hook, dcptr_t object, dcptr_t data, uint64_t n,
+                        uint64_t* ns);
+
 /* Monotonic clock in ns, for timing inside C where Python's own overhead would show. */
 uint64_t phb_now_ns(void);
 

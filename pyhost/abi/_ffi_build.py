@@ -299,14 +299,59 @@ int phn_app_kind(const void* block);
 """
 
 
+# ---- crash isolation (issue 16) -------------------------------------------------------------
+# The host side of isolated plugins (native/isolation/pyhost_isolation.h). Kept in its own
+# block, apart from the declarations above.
+ISOLATION_CDEF = r"""
+typedef struct phn_iso_plugin phn_iso_plugin;
+typedef struct phn_iso_channel phn_iso_channel;
+typedef struct phn_iso_blob { unsigned char* data; size_t len; } phn_iso_blob;
+void phn_iso_blob_free(phn_iso_blob* blob);
+int phn_iso_declare_hook(const char* guid, int okind, int dkind);
+int phn_iso_hook_kinds(const char* guid, int* okind, int* dkind);
+int phn_iso_declare_interface(const char* guid, const char* codes);
+const char* phn_iso_interface_codes(const char* guid);
+phn_iso_plugin* phn_iso_plugin_new(phn_bus* bus, const char* name, uint32_t history);
+void phn_iso_plugin_set_core(phn_iso_plugin* p, DCCore* core);
+int phn_iso_plugin_deadline(phn_iso_plugin* p, const char* prefix, uint64_t ns);
+void phn_iso_plugin_budgets(phn_iso_plugin* p, uint64_t main_ns, uint64_t call_ns);
+int phn_iso_plugin_async(phn_iso_plugin* p, const char* prefix);
+void phn_iso_plugin_crashed(phn_iso_plugin* p);
+DCInterface* phn_iso_plugin_resolve(phn_iso_plugin* p, const char* guid, uint32_t version);
+uint64_t phn_iso_plugin_calls(phn_iso_plugin* p);
+int phn_iso_history(phn_iso_plugin* p, phn_iso_blob* out);
+void phn_iso_plugin_free(phn_iso_plugin* p);
+void phn_iso_collect(phn_bus* bus, int force);
+phn_iso_channel* phn_iso_spawn(phn_iso_plugin* p, const char* runner_path, char* err,
+                               size_t errlen);
+int phn_iso_pid(phn_iso_channel* c);
+int phn_iso_open(phn_iso_channel* c, const char* path, uint64_t budget_ns, phn_iso_blob* out);
+int phn_iso_main(phn_iso_channel* c, int state, uint64_t budget_ns);
+void phn_iso_activate(phn_iso_channel* c);
+int phn_iso_shutdown(phn_iso_channel* c, uint64_t budget_ns);
+void phn_iso_hangup(phn_iso_channel* c);
+int phn_iso_ping(phn_iso_channel* c, uint64_t budget_ns);
+int phn_iso_drain(phn_iso_channel* c, uint64_t budget_ns);
+int phn_iso_wait(phn_iso_channel* c);
+void phn_iso_kill(phn_iso_channel* c);
+int phn_iso_dead(phn_iso_channel* c);
+int phn_iso_crash_info(phn_iso_channel* c, phn_iso_blob* what, int* deadline);
+void phn_iso_channel_free(phn_iso_channel* c);
+Bool phn_iso_proxy_hook(dcptr_t object, dcptr_t data, dcptr_t common, Bool* bBreak);
+void phn_iso_set_tag_text(const char* (*fn)(void* tag_data));
+"""
+
+
 def make_ffi() -> cffi.FFI:
     ffi = cffi.FFI()
     ffi.cdef(ABI_CDEF)
     ffi.cdef(NATIVE_CDEF)
     ffi.cdef(APP_CDEF)
     ffi.cdef(BRIDGE_CDEF)
+    ffi.cdef(ISOLATION_CDEF)
     ffi.set_source("pyhost.abi._ffi", '#include <dlfcn.h>\n#include "pyhost_native.h"\n'
-                   '#include "utils.h"\n#include "app_data.h"\n#include "_bridge.c"\n')
+                   '#include "utils.h"\n#include "app_data.h"\n#include "_bridge.c"\n'
+                   '#include "isolation/pyhost_isolation.h"\n')
     return ffi
 
 

@@ -151,6 +151,62 @@ class Interface:
                 if isinstance(value, function):
                     names[attr] = value.signature
         cls.slots = tuple(parse_signature(n, i + 1, s) for i, (n, s) in enumerate(names.items()))
+        if cls.guid and cls.slots:
+            _declare_for_isolation(cls)
+
+
+# -- crossing processes ----------------------------------------------------------------------
+
+def signature_codes(cls: type[Interface]) -> str:
+    """The table's signature in the codes of native/isolation/iso_ffi.h ("i:ii;s:i"), which
+    lets an isolated plugin (pyhost.host.isolation) call the table across processes, or
+    provide it. Raises InterfaceError naming the first slot that cannot cross: only
+    integers, floats, doubles and ``const char*`` can (any other pointer means nothing in
+    another process)."""
+    return ";".join(_slot_codes(slot) for slot in cls.slots)
+
+
+def _slot_codes(slot: Slot) -> str:
+    fn = ffi.typeof(slot.ctype)
+    result = "s" if slot.str_result else _code(slot, "the result", fn.result, result=True)
+    params = "".join("s" if i in slot.str_args else _code(slot, f"parameter {i + 1}", t)
+                     for i, t in enumerate(fn.args))
+    return f"{result}:{params}"
+
+
+def _code(slot: Slot, what: str, ctype, result: bool = False) -> str:
+    if ctype.kind == "void" and result:
+        return "v"
+    if ctype.kind == "enum" and ffi.sizeof(ctype) == 4:
+        return "i"
+    if ctype.kind == "primitive":
+        if ctype.cname == "float":
+            return "f"
+        if ctype.cname == "double":
+            return "d"
+        size = ffi.sizeof(ctype)
+        try:
+            signed = int(ffi.cast(ctype, -1)) < 0
+        except (TypeError, ValueError):  # char, floating types cffi does not treat as ints
+            signed = None
+        codes = {1: "bB", 2: "hH", 4: "iI", 8: "qQ"}.get(size)
+        if signed is not None and codes:
+            return codes[0] if signed else codes[1]
+    raise InterfaceError(f"{slot.name}: {what} ({ctype.cname}) cannot cross processes; "
+                         "only integers, floats and const char* can.")
+
+
+def _declare_for_isolation(cls: type[Interface]) -> None:
+    """Tells the native side how to forward this table (first description of a guid wins)."""
+    from pyhost.abi._ffi import lib
+    try:
+        codes = signature_codes(cls)
+    except InterfaceError as exc:
+        cls.not_forwardable = str(exc)
+        return
+    cls.not_forwardable = None
+    if lib.phn_iso_declare_interface(cls.guid.encode("utf-8"), codes.encode()) == 1:
+        log.debug("%s: another description of %s is already declared", cls.__name__, cls.guid)
 
 
 # -- exporting a Python implementation -----------------------------------------------------

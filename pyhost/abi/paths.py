@@ -33,3 +33,11 @@ def sample_plugins() -> dict[str, Path]:
 def sdk_include_dir() -> Path:
     """Directory holding dcplugin.h, for compiling plugins against pyhost's SDK header."""
     return INSTALL_DIR / "include"
+
+
+def runner() -> Path:
+    """The pyhost-runner program that runs an isolated plugin in its own process."""
+    path = INSTALL_DIR / "bin" / "pyhost-runner"
+    if not path.is_file():
+        raise FileNotFoundError(f"the isolation runner is missing ({path}); rebuild pyhost")
+    return path

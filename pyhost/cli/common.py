@@ -15,11 +15,12 @@ from pyhost.host.registry import PluginRecord
 
 
 def open_host(args: argparse.Namespace, start: bool = False,
-              only: Optional[Iterable[str]] = None) -> Host:
+              only: Optional[Iterable[str]] = None, **options) -> Host:
     """The host for a command: ``--home`` or the default. ``start`` loads every enabled
     plugin (a command that runs them); ``only`` loads just those guids and what they
-    depend on (a command about one plugin). Close it with ``shutdown()``."""
-    host = Host(args.home, timers=False)
+    depend on (a command about one plugin). ``options`` go to Host (isolation=...).
+    Close it with ``shutdown()``."""
+    host = Host(args.home, timers=False, **options)
     stopping.watch(host)
     if start or only is not None:
         try:
@@ -103,4 +104,5 @@ def record_dict(record) -> dict:
     return {"guid": record.guid, "name": record.name, "version": record.version,
             "author": record.author, "description": record.description,
             "website": record.website, "path": record.path, "kind": record.kind,
-            "enabled": record.enabled, "position": record.position}
+            "enabled": record.enabled, "position": record.position,
+            "isolated": record.isolated, "crashed": record.crashed}

@@ -55,6 +55,7 @@ FIXTURES = {
     "no_guid": "leaves MetaData.guid NULL",
     "bench_firer": "fires hooks in a C loop for pyhost bench",
     "bench_load": "one of many identical plugins for the load benchmark",
+    "hostile": "segfaults, aborts, loops or exits on request (crash isolation)",
 }
 
 

@@ -88,7 +88,8 @@ def install_package(args: argparse.Namespace) -> int:
         # A failure is reported once, in the refusal's sentence (which includes the host's
         # reason), not a second time by the host's own error log.
         with one_sentence(args):
-            result = packages.install(host, package, activate=True)
+            result = packages.install(host, package, activate=True,
+                                      isolated=True if getattr(args, "isolated", False) else None)
     except dcext.DcextError as exc:
         raise CommandError(str(exc)) from None
     finally:

@@ -33,6 +33,9 @@ def register(subparsers, common) -> None:
                                           "other plugin is loaded, except those it depends "
                                           "on.")
     p.add_argument("path", help="plugin file, package, directory or entry-point:NAME")
+    p.add_argument("--isolated", action="store_true",
+                   help="run the compiled plugin in a process of its own (crash isolation; "
+                        "see docs/isolation.md)")
     p.add_argument("--json", action="store_true", help="print the installed record as JSON")
     p.set_defaults(handler=cmd_install)
 
@@ -50,6 +53,14 @@ def register(subparsers, common) -> None:
         p = subparsers.add_parser(name, parents=[common], help=text, description=text + ".")
         p.add_argument("guid", metavar="PLUGIN", help=PLUGIN_HELP)
         p.set_defaults(handler=cmd_enable if name == "enable" else cmd_disable)
+
+    for name, text in (("isolate", "run a compiled plugin in a process of its own"),
+                       ("unisolate", "run a plugin in the host's process again")):
+        p = subparsers.add_parser(name, parents=[common], help=text,
+                                  description=text + " from its next load (a running host "
+                                  "moves a loaded one at once; see docs/isolation.md).")
+        p.add_argument("guid", metavar="PLUGIN", help=PLUGIN_HELP)
+        p.set_defaults(handler=cmd_isolate, isolate=name == "isolate")
 
     p = subparsers.add_parser("move", parents=[common], help="move a plugin in the load order",
                               description="Move a plugin up or down in the load order.")
@@ -88,7 +99,8 @@ def cmd_install(args) -> int:
         with one_sentence(args):
             # the kind is what the path is; an update is loaded (and rolled back if the new
             # version refuses), nothing else
-            record = host.install(args.path, activate=True)
+            record = host.install(args.path, activate=True,
+                                  isolated=True if args.isolated else None)
     finally:
         host.shutdown()
     if args.json:
@@ -120,8 +132,8 @@ def cmd_list(args) -> int:
         print("no plugins installed")
         return 0
     rows = [("#", "status", "name", "version", "kind", "guid")]
-    rows += [(str(r.position), status(r), r.name, str(r.version), r.kind, r.guid)
-             for r in records]
+    rows += [(str(r.position), status(r), r.name, str(r.version),
+              f"{r.kind}, isolated" if r.isolated else r.kind, r.guid) for r in records]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) if i else cell.rjust(w)
@@ -151,6 +163,20 @@ def cmd_disable(args) -> int:
     finally:
         host.shutdown()
     print(f"disabled {record.name}")
+    return 0
+
+
+def cmd_isolate(args) -> int:
+    host = open_host(args)
+    try:
+        record = find_plugin(host, args.guid)
+        with one_sentence(args):
+            changed = host.isolate(record.guid) if args.isolate else \
+                host.unisolate(record.guid)
+    finally:
+        host.shutdown()
+    where = "in a process of its own" if args.isolate else "in the host's process"
+    print(f"{record.name} runs {where}" + ("" if changed else " already"))
     return 0
 
 

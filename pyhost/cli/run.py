@@ -59,6 +59,9 @@ def register(subparsers, common) -> None:
     p.add_argument("--insecure-http", action="store_true",
                    help="allow --listen on a non-loopback address without TLS")
     extensions.add_run_options(p)
+    p.add_argument("--in-process", action="store_true",
+                   help="load every plugin in the host's process, isolated ones too (to "
+                        "reproduce a crash under a debugger from its replay file)")
     p.set_defaults(handler=cmd_run)
 
 
@@ -169,6 +172,13 @@ class _Tally:
         self.plugin_errors += 1
 
 
+def _isolation(args) -> dict:
+    if not getattr(args, "in_process", False):
+        return {}
+    from pyhost.host.isolation import IsolationOptions
+    return {"isolation": IsolationOptions(mode="none")}
+
+
 def cmd_run(args) -> int:
     from pyhost.cli.common import open_host
     from pyhost.testbench.replay import ReplayError, replay
@@ -192,7 +202,7 @@ def cmd_run(args) -> int:
     interrupted = False
     try:
         try:
-            host = open_host(args)
+            host = open_host(args, **_isolation(args))
             # Subscribed before the start: plugin_loaded / plugin_failed of the start-up.
             unsubscribe.append(host.events.subscribe(tally, Category.ERROR))
             if args.json:

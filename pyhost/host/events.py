@@ -50,11 +50,13 @@ __all__ = [
     "EventStream",
     "EventsDropped",
     "PluginConfigured",
+    "PluginCrashed",
     "PluginFailed",
     "PluginInstalled",
     "PluginLoaded",
     "PluginLog",
     "PluginRemoved",
+    "PluginRestarted",
     "PluginUnloaded",
     "PluginUpdated",
     "SubscriberException",
@@ -202,6 +204,44 @@ class PluginConfigured(Event):
     guid: str
     name: str
     result: bool
+
+
+@dataclass(frozen=True)
+class PluginCrashed(Event):
+    """Emitted by the host when an isolated plugin's process ended without being asked to.
+
+    ``signal`` names the signal that ended it ("SIGSEGV", "SIGABRT"; "SIGKILL" when pyhost
+    killed it, then ``deadline`` is True) or ``exit_code`` its exit status. ``hook`` is what
+    it was doing: the guid of the hook call that was waiting for it, a lifecycle state
+    ("ON_LOAD"), "pluginInit", "interface GUID" or "UI command NAME"; None when it was idle.
+    That call counted as not handled. ``replay`` is the JSON Lines file of its last hook
+    calls (``pyhost run --replay FILE --in-process`` reproduces them), ``crashes`` the
+    crashes in a row, ``action`` what happens next: "restarting", "disabled" (too many
+    crashes in a row: the plugin is marked crashed until enabled again) or "none" (it was
+    not running: a crash while loading, unloading or restarting).
+    """
+
+    category: ClassVar[Category] = Category.PLUGIN | Category.ERROR
+    guid: Optional[str]
+    name: str
+    signal: Optional[str]
+    exit_code: Optional[int]
+    hook: Optional[str]
+    deadline: bool
+    replay: Optional[str]
+    crashes: int
+    action: str
+
+
+@dataclass(frozen=True)
+class PluginRestarted(Event):
+    """Emitted by the host when an isolated plugin runs again after a crash (a new process,
+    ON_LOAD_RUNTIME returned True); ``attempt`` counts the crashes in a row before it."""
+
+    category: ClassVar[Category] = Category.PLUGIN
+    guid: str
+    name: str
+    attempt: int
 
 
 @dataclass(frozen=True)

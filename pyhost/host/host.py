@@ -36,6 +36,8 @@ from pyhost.host.events import (
 )
 from pyhost.host.fire import StandardHooks
 from pyhost.host.home import REGISTRY_FILE, check_home, open_registry
+from pyhost.host.host_isolation import IsolationControls
+from pyhost.host.isolation import Isolation, IsolationOptions
 from pyhost.host.lifecycle import OPENERS, Lifecycle, _Loaded, folded
 from pyhost.host.loader import InspectionCache, Plugin, PluginError
 from pyhost.host.registry import PluginRecord, UnknownPluginError
@@ -61,8 +63,9 @@ def default_home() -> Path:
     return Path(env) if env else Path(platformdirs.user_data_dir("pyhost", appauthor=False))
 
 
-class Host(Lifecycle):
+class Host(IsolationControls, Lifecycle):
     """A plugin host. Use it as a context manager, or call start() and shutdown().
+    ``isolation``: pyhost.host.isolation.IsolationOptions (plugins in their own process).
 
     The home is refused (HomeError) when it is an empty path or a file; its registry is
     refused when damaged (RegistryDamagedError) or when it is missing or empty while
@@ -71,7 +74,8 @@ class Host(Lifecycle):
     """
 
     def __init__(self, home: str | os.PathLike[str] | None = None, *, timers: bool = True,
-                 events_maxlen: int = 10_000, app: Any = None):
+                 events_maxlen: int = 10_000, app: Any = None,
+                 isolation: IsolationOptions | None = None):
         self.home = check_home(home if home is not None else default_home())
         self.events = EventStream(events_maxlen)
         self.registry = open_registry(self.home)
@@ -93,6 +97,7 @@ class Host(Lifecycle):
         self.effects = self.app_services.effects
         self.fire = StandardHooks(self)
         self.rpc = RpcService(self.events)  # exported methods, plugin events (DCRpc)
+        self.isolation = Isolation(self, self.bus, isolation, tag_source=self.app_services)
         self._python_runtime = python_loader.attach(self)  # pyhost.host.Runtime
         self._inspected = InspectionCache(self.home / INSPECTION_CACHE_FILE)
         self._owners: dict[tuple[str, int], Any] = {}  # handle -> its PluginCore
@@ -139,6 +144,7 @@ class Host(Lifecycle):
     def shutdown(self) -> None:
         """Stops the timers, unloads every plugin in reverse load order (ON_UNLOAD), closes
         the libraries that refused to unload, and frees the bus and the registry."""
+        self.isolation.settle()  # a crash just before is reported first
         with self._lock:
             if self._closed:
                 return
@@ -152,6 +158,7 @@ class Host(Lifecycle):
                     entry.plugin.close()
             self._mapped_until_exit.clear()
             self.rpc.close()
+            self.isolation.close()
             self.running = False
             self._closed = True
             self.app_services.close()  # no plugin library is mapped any more
@@ -223,31 +230,28 @@ class Host(Lifecycle):
 
     # -- install / update ----------------------------------------------------------------
     def install(self, path: str | os.PathLike[str], kind: Optional[str] = None, *,
-                activate: bool = False) -> PluginRecord:
+                activate: bool = False, isolated: Optional[bool] = None) -> PluginRecord:
         """Adds a plugin file (ON_INSTALL), or updates an installed one to a higher version
         (old unloaded, settings kept, new one ON_LOAD_RUNTIME). Raises PluginError and
         changes nothing when the file is refused. ``kind`` defaults to what the path is:
         "python" for a .py file, a package directory or entry-point:NAME, else "native".
         Only the plugin (and, when the host is not started, the plugins it depends on)
         is loaded. ``activate`` loads an update of an enabled plugin even when the host is
-        not started, so that a new version that refuses to load is known now."""
+        not started, so that a new version that refuses to load is known now.
+        ``isolated``: see IsolationControls."""
         with self._lock:
             self._require_open()
             if kind is None:
                 kind = python_loader.kind_of(path) or "native"
-            plugin = self._open(kind, str(path))
-            try:
-                existing = self.registry.get(plugin.meta.guid)
-            except UnknownPluginError:
-                existing = None
+            plugin, existing, flag = self._open_to_install(kind, str(path), isolated)
             if existing is None:
-                record = self._install_new(plugin)
+                record = self._install_new(plugin, flag)
             else:
-                record = self._update(existing, plugin, activate)
+                record = self._update(existing, plugin, activate, flag)
             self._save_inspected()
             return record
 
-    def _install_new(self, plugin: Plugin) -> PluginRecord:
+    def _install_new(self, plugin: Plugin, isolated: bool = False) -> PluginRecord:
         meta = plugin.meta
         self._check_dependencies_loaded(plugin)
         had_settings = bool(self.registry.settings(meta.guid))
@@ -261,7 +265,7 @@ class Host(Lifecycle):
                 self.registry.remove_settings(meta.guid)
             raise PluginError(failure.replace(" refused to load ", " refused to install "))
         try:
-            record = self.registry.add(self._record(plugin))
+            record = self.registry.add(self._record(plugin, isolated))
         except BaseException:
             self._unload(meta.guid, lib.ON_UNINSTALL, report=False)
             raise
@@ -269,8 +273,8 @@ class Host(Lifecycle):
                          version=meta.version, path=str(plugin.path))
         return record
 
-    def _update(self, existing: PluginRecord, plugin: Plugin, activate: bool = False
-                ) -> PluginRecord:
+    def _update(self, existing: PluginRecord, plugin: Plugin, activate: bool = False,
+                isolated: bool = False) -> PluginRecord:
         meta = plugin.meta
         if meta.version <= existing.version:
             plugin.close()
@@ -286,7 +290,7 @@ class Host(Lifecycle):
         was_loaded = existing.guid in self._loaded
         if was_loaded:
             self._unload(existing.guid, lib.ON_UNLOAD)
-        record = self.registry.update(self._record(plugin))
+        record = self._record_isolation(self.registry.update(self._record(plugin)), isolated)
         self.events.emit(PluginUpdated, guid=meta.guid, name=meta.name,
                          old_version=existing.version, new_version=meta.version)
         if existing.enabled and (self.running or was_loaded or activate):
@@ -302,12 +306,12 @@ class Host(Lifecycle):
         return record
 
     @staticmethod
-    def _record(plugin: Plugin) -> PluginRecord:
+    def _record(plugin: Plugin, isolated: bool = False) -> PluginRecord:
         m = plugin.meta
         return PluginRecord(guid=m.guid, name=m.name, version=m.version, author=m.author,
                             description=m.description, website=m.website,
                             path=str(plugin.path), kind=plugin.kind,
-                            dependencies=m.dependencies)
+                            dependencies=m.dependencies, isolated=isolated)
 
     # -- enable / disable / order / configure / remove ------------------------------------
     def enable(self, guid: str) -> None:
@@ -316,7 +320,7 @@ class Host(Lifecycle):
         with self._lock:
             record = self.plugin(guid)
             if self.running and not self._is_loaded(record.guid):
-                plugin = self._open(record.kind, record.path, record)
+                plugin = self._open_record(record)
                 self._check_dependencies_loaded(plugin, close=True)
                 failure = self._load(plugin, lib.ON_LOAD_RUNTIME, quiet=True)
                 if failure is not None:

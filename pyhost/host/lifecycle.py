@@ -43,13 +43,16 @@ class Lifecycle:
     """Loading and unloading plugins (see the module docstring)."""
 
     # -- opening --------------------------------------------------------------------------
-    def _open(self, kind: str, path: str, record: Optional[PluginRecord] = None) -> Plugin:
-        """Opens a plugin file; with ``record``, refuses a file that is another plugin."""
+    def _open(self, kind: str, path: str, record: Optional[PluginRecord] = None,
+              isolated: bool = False) -> Plugin:
+        """Opens a plugin file (in a runner process when ``isolated``); with ``record``,
+        refuses a file that is another plugin."""
         opener = OPENERS.get(kind)
         if opener is None:
             raise PluginError(f"{path}: unknown plugin kind {kind!r}.")
         try:
-            plugin = opener(path, inspected=self._inspected) if kind == "native" \
+            plugin = self.isolation.open(path, inspected=self._inspected) if isolated \
+                else opener(path, inspected=self._inspected) if kind == "native" \
                 else opener(path)
             if record is not None and folded(plugin.meta.guid) != folded(record.guid):
                 plugin.close()
@@ -113,7 +116,7 @@ class Lifecycle:
                 log.error("%s", reason)
                 continue
             try:
-                plugin = self._open(record.kind, record.path, record)
+                plugin = self._open_record(record)
             except PluginError as exc:
                 log.error("%s", exc)
                 continue
@@ -160,7 +163,8 @@ class Lifecycle:
         ``quiet``: the caller raises the reason itself)."""
         meta = plugin.meta
         core = PluginCore(self.bus, meta.name, lambda msg, m=meta: self._on_plugin_log(m, msg),
-                          self._owners, self.rpc.own_tables(meta.guid, meta.name))
+                          self._owners, self.rpc.own_tables(meta.guid, meta.name),
+                          resolve=self.isolation.resolve)
         entry = _Loaded(plugin, core)
         self._loaded[meta.guid] = entry
         self.bus.set_plugin_present(meta.guid, True)
@@ -265,6 +269,8 @@ class Lifecycle:
 def _exception_reason(name: str, state: str, exc: BaseException) -> str:
     """One sentence for an exception from a Python plugin's main."""
     text = " ".join(str(exc).split())
+    if isinstance(exc, PluginError) and text.startswith(name):
+        return text  # a sentence about it already ("X crashed in ON_LOAD (SIGSEGV).")
     if isinstance(exc, PluginError) or type(exc).__name__ in ("HookError", "ExportError",
                                                                "PluginDeclarationError"):
         return f"{name} cannot load: {text.rstrip('.')}."

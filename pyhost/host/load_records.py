@@ -46,7 +46,9 @@ def crashed(record: PluginRecord) -> bool:
 
 
 def crashed_sentence(record: PluginRecord) -> str:
-    return (f"{record.name} crashed a pyhost process while loading, so it is skipped: "
+    what = "crashed its own process too often" if record.isolated else \
+        "crashed a pyhost process while loading"
+    return (f"{record.name} {what}, so it is skipped: "
             f"`pyhost enable {record.guid}` tries it again, `pyhost remove {record.guid}` "
             "removes it.")
 

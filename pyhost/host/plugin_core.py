@@ -42,8 +42,12 @@ class PluginCore:
 
     def __init__(self, bus: Bus, name: str, log_sink: Callable[[str], None],
                  owners: dict[tuple[str, int], "PluginCore"],
-                 own_tables: Optional[dict[bytes, tuple[int, Callable[[], Any]]]] = None):
+                 own_tables: Optional[dict[bytes, tuple[int, Callable[[], Any]]]] = None,
+                 resolve: Callable[[Any, int], Any] | None = None):
         self._bus = bus.native
+        # Asked when the bus has no table for a guid: an isolated plugin's interface whose
+        # description became known after it registered (pyhost.host.isolation).
+        self._resolve = resolve
         self.name = name
         # Interfaces whose table is this plugin's own (guid -> (version, factory)), made at
         # the first query and kept as long as this core: pyhost.rpc.DCRpc.
@@ -105,7 +109,10 @@ class PluginCore:
                 if table is None:
                     table = self.own_tables[name] = own[1]()
                 return table.pointer
-        return lib.phn_query_interface(self._bus, guid, version)
+        table = lib.phn_query_interface(self._bus, guid, version)
+        if table == ffi.NULL and self._resolve is not None and guid != ffi.NULL:
+            table = self._resolve(guid, version)
+        return table
 
     def _config_table(self):
         """The host's DCConfig with a release that names this plugin when it refuses."""

@@ -135,13 +135,14 @@ def is_package(path: Union[str, os.PathLike]) -> bool:
 
 def install(host: "Host", source: Union[str, os.PathLike, bytes, Package], *,
             limits: Optional[Limits] = None, name: Optional[str] = None,
-            activate: bool = False) -> InstallResult:
+            activate: bool = False, isolated: Optional[bool] = None) -> InstallResult:
     """Installs a package, or updates the installed plugin with its UUID to a higher version.
 
     ``source`` is a path, the package's bytes, or a :class:`~pyhost.dcext.Package` already
     read. Raises :class:`pyhost.dcext.InvalidPackageError` / ``IncompatiblePackageError``
     (nothing written), or :class:`PackageError` (refused, or failed and rolled back).
     ``activate``: see Host.install (an update is loaded even on a host not started).
+    ``isolated``: its compiled plugin runs in a process of its own (as Host.install).
     """
     package = source if isinstance(source, Package) else \
         dcext.read_package(source, limits=limits, name=name)
@@ -151,7 +152,7 @@ def install(host: "Host", source: Union[str, os.PathLike, bytes, Package], *,
     created = [d for d in (root.parent, root) if not d.exists()]
     with files.HomeLock(host.home):
         try:
-            return _install_locked(host, package, selection, root, activate)
+            return _install_locked(host, package, selection, root, activate, isolated)
         finally:
             files.clean_staging(root)
             for directory in reversed(created):  # only if nothing got installed
@@ -162,7 +163,8 @@ def install(host: "Host", source: Union[str, os.PathLike, bytes, Package], *,
 
 
 def _install_locked(host: "Host", package: Package, selection: Selection,
-                    root: Path, activate: bool = False) -> InstallResult:
+                    root: Path, activate: bool = False,
+                    isolated: Optional[bool] = None) -> InstallResult:
     files.checkpoint("locked")
     existing = _installed(host, package.uuid)  # again: another process may have won
     _refuse_same_or_lower(package, existing)
@@ -188,12 +190,13 @@ def _install_locked(host: "Host", package: Package, selection: Selection,
     if is_python_entry(selection.library):  # the module, or its package directory
         library = installed_entry(version_dir.resolve(), selection.library)
     try:
-        meta = _check_identity(package, library)
+        meta = _check_identity(package, library, host if isolated else None)
         files.checkpoint("checked")
         if existing is None:
-            result = _install_new(host, package, selection, library)
+            result = _install_new(host, package, selection, library, isolated)
         else:
-            result = _update(host, package, selection, library, existing, meta, activate)
+            result = _update(host, package, selection, library, existing, meta, activate,
+                             isolated)
     except BaseException:
         files.discard_unless_referenced(host.registry, root, version_dir)
         raise
@@ -226,9 +229,12 @@ def _refuse_same_or_lower(package: Package, existing: Optional[PluginRecord]) ->
             f"refusing version {package.version} (an update needs a higher version).")
 
 
-def _check_identity(package: Package, library: Path) -> PluginMeta:
-    """Opens the extracted library (pluginInit only) and checks it is what info.xml says."""
-    plugin = _open(library)
+def _check_identity(package: Package, library: Path, isolating: Optional["Host"] = None
+                    ) -> PluginMeta:
+    """Opens the extracted library (pluginInit only; in a runner process when
+    ``isolating``) and checks it is what info.xml says."""
+    plugin = _open(library) if isolating is None or _kind(library) != "native" else \
+        isolating.isolation.open(library)
     try:
         meta = plugin.meta
     finally:
@@ -255,9 +261,9 @@ def _open(library: Path):
 
 
 def _install_new(host: "Host", package: Package, selection: Selection,
-                 library: Path) -> InstallResult:
+                 library: Path, isolated: Optional[bool] = None) -> InstallResult:
     try:
-        record = host.install(library, kind=_kind(library))
+        record = host.install(library, kind=_kind(library), isolated=isolated)
     except PluginError as exc:
         raise PackageError(f"{package.label}: {str(exc).rstrip('.')}; nothing was "
                            "installed.") from exc
@@ -266,8 +272,8 @@ def _install_new(host: "Host", package: Package, selection: Selection,
 
 
 def _update(host: "Host", package: Package, selection: Selection, library: Path,
-            existing: PluginRecord, meta: PluginMeta, activate: bool = False
-            ) -> InstallResult:
+            existing: PluginRecord, meta: PluginMeta, activate: bool = False,
+            isolated: Optional[bool] = None) -> InstallResult:
     guid = existing.guid
     was_loaded = host.is_loaded(guid)
     gone = host.unload(guid) if was_loaded else True
@@ -284,7 +290,8 @@ def _update(host: "Host", package: Package, selection: Selection, library: Path,
         return InstallResult("pending", record, package, selection, library.parent,
                              existing.version, False)
     try:
-        record = host.install(library, kind=_kind(library), activate=activate)
+        record = host.install(library, kind=_kind(library), activate=activate,
+                              isolated=isolated)
     except BaseException as exc:
         _restore(host, existing, was_loaded)
         if isinstance(exc, PluginError):

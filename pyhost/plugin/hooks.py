@@ -9,12 +9,14 @@ main thread once C returns: Ctrl-C is never swallowed).
 """
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, Callable, Optional
 
 from pyhost.abi._ffi import ffi
 from pyhost.abi import trampoline
 from pyhost.abi.hook_specs import SPECS as STANDARD_HOOK_SPECS
+from pyhost.abi.hook_types import HookTypeError, declare_hook
 from pyhost.abi.views import (
     CommandData,
     ConnectionData,
@@ -42,6 +44,31 @@ HOOK_TYPES: dict[str, tuple[Any, Any]] = {
     spec.guid: (_KINDS[spec.object], _KINDS[spec.data]) for spec in STANDARD_HOOK_SPECS}
 
 _DEFAULT = object()  # "use HOOK_TYPES" in hook(object=..., data=...)
+
+# The kind (pyhost.abi.hook_types) each declared type stands for.
+_KIND_OF = {HubData: "hub", UserData: "user", ConnectionData: "connection", UDPData: "udp",
+            QueueData: "queue", str: "text", int: "tick", TagData: "tags",
+            StringData: "display", CommandData: "command", DataArray: "bytes"}
+
+
+def declare_types(guid: str, object: Any, data: Any) -> None:
+    """Declares what a hook that is not standard carries, from the object= / data= of a
+    @hook, so isolated plugins receive it too. Not given = NULL; a raw pointer declares
+    nothing."""
+    if guid in HOOK_TYPES or (object is _DEFAULT and data is _DEFAULT):
+        return
+    kinds = []
+    for value in (object, data):
+        if value is _DEFAULT:
+            kinds.append(None)
+        elif value in _KIND_OF:
+            kinds.append(_KIND_OF[value])
+        else:
+            return
+    try:
+        declare_hook(guid, *kinds)
+    except HookTypeError as exc:
+        logging.getLogger("pyhost.plugin").warning("%s", exc)
 
 
 class PluginDeclarationError(ValueError):
@@ -89,6 +116,7 @@ def hook(guid: str, *, object: Any = _DEFAULT, data: Any = _DEFAULT, raw: bool =
         raise PluginDeclarationError("@hook needs the hook's guid, e.g. "
                                      "@hook(\"dcpp.chat.onIncomingChat\").")
     types = _types_for(guid, object, data)
+    declare_types(guid, object, data)
 
     def mark(fn: Callable) -> Callable:
         if not callable(fn):

@@ -273,6 +273,9 @@ class Replay:
             head["hook"] = s.guid
             self.summary.events += 1
             result = fire.fire(s.guid, obj, data)
+            isolation = getattr(self.host, "isolation", None)
+            if isolation is not None:  # an isolated plugin that died: its report comes first
+                isolation.settle()
             head["handled"] = result.handled
             if s.data == "display":
                 head["replacement"] = result.replacement

@@ -115,6 +115,7 @@ class PluginRecord:
     load_state: str | None = None
     load_pid: int | None = None
     dependencies: tuple[str, ...] = ()
+    isolated: bool = False  # runs in a process of its own (pyhost.host.isolation)
 
     @property
     def crashed(self) -> bool:
@@ -176,6 +177,9 @@ class PluginRecord:
                 f"The load state of plugin {self.guid!r} must be None, 'loading' or "
                 f"'crashed', not {self.load_state!r}."
             )
+        if not isinstance(self.isolated, bool):
+            raise InvalidValueError(f"The isolated flag of plugin {self.guid!r} must be True "
+                                    f"or False, not {self.isolated!r}.")
         if self.load_pid is not None and (
             isinstance(self.load_pid, bool) or not isinstance(self.load_pid, int)
         ):
@@ -190,18 +194,18 @@ _BASE_COLUMNS = (
     "guid, name, version, author, description, website, path, kind, enabled, position, "
     "installed_at"
 )
-_PLUGIN_COLUMNS = _BASE_COLUMNS + ", load_state, load_pid, dependencies"
+_PLUGIN_COLUMNS = _BASE_COLUMNS + ", load_state, load_pid, dependencies, isolated"
 
 
 def _record_from_row(row: Sequence) -> PluginRecord:
     (guid, name, version, author, description, website, path, kind, enabled, position,
      installed_at, *later) = row
-    load_state, load_pid, deps = later if later else (None, None, "[]")
+    load_state, load_pid, deps, *newer = later if later else (None, None, "[]")
     return PluginRecord(
         guid=guid, name=name, version=version, author=author, description=description,
         website=website, path=path, kind=kind, enabled=bool(enabled), position=position,
         installed_at=installed_at, load_state=load_state, load_pid=load_pid,
-        dependencies=_dependencies_from_db(deps),
+        dependencies=_dependencies_from_db(deps), isolated=bool(newer and newer[0]),
     )
 
 

@@ -130,8 +130,15 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE settings_v2 RENAME TO settings")
 
 
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    """Version 3: whether a plugin runs in a process of its own (crash isolation)."""
+    conn.execute("ALTER TABLE plugins ADD COLUMN isolated INTEGER NOT NULL DEFAULT 0 "
+                 "CHECK (isolated IN (0, 1))")
+
+
 #: Schema upgrade steps; ``MIGRATIONS[n]`` takes a connection from version n to n + 1.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_0_to_1,
-                                                                 _migrate_1_to_2)
+                                                                 _migrate_1_to_2,
+                                                                 _migrate_2_to_3)
 #: The schema version this module writes (stored in ``PRAGMA user_version``).
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -225,11 +225,11 @@ class Registry:
             position = conn.execute("SELECT count(*) FROM plugins").fetchone()[0]
             conn.execute(
                 f"INSERT INTO plugins ({_PLUGIN_COLUMNS}) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL,?)",
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL,?,?)",
                 (record.guid, record.name, record.version, record.author,
                  record.description, record.website, record.path, record.kind,
                  int(record.enabled), position, installed_at, load_state,
-                 _dependencies_to_db(record.dependencies)),
+                 _dependencies_to_db(record.dependencies), int(record.isolated)),
             )
         return dataclasses.replace(record, position=position, installed_at=installed_at,
                                    load_state=load_state, load_pid=None)
@@ -330,6 +330,25 @@ class Registry:
                 return enabled and row[1] == "crashed"
             conn.execute("UPDATE plugins SET enabled = ? WHERE guid = ?", (int(enabled), guid))
             return True
+
+    def set_isolated(self, guid: str, isolated: bool) -> bool:
+        """Run ``guid`` in a process of its own or not; return whether the flag changed."""
+        if not isinstance(isolated, bool):
+            raise InvalidValueError(f"isolated must be True or False, not {isolated!r}.")
+        with self._write() as conn:
+            row = conn.execute("SELECT isolated FROM plugins WHERE guid = ?", (guid,)).fetchone()
+            if row is None:
+                raise UnknownPluginError(guid)
+            conn.execute("UPDATE plugins SET isolated = ? WHERE guid = ?", (int(isolated), guid))
+            return bool(row[0]) != isolated
+
+    def set_crashed(self, guid: str) -> bool:
+        """An isolated plugin crashed too often in a row: skipped as crashed until enabled
+        again (like a plugin a host died in). Returns whether the row exists."""
+        with self._write() as conn:
+            cur = conn.execute("UPDATE plugins SET load_state = 'crashed', load_pid = NULL "
+                               "WHERE guid = ?", (guid,))
+            return cur.rowcount == 1
 
     def set_dependencies(self, guid: str, dependencies: Sequence[str]) -> bool:
         """Stores what ``guid`` depends on (as its pluginInit said) when it differs from

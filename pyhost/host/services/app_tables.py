@@ -230,6 +230,17 @@ class AppServices:
         with self._lock:
             return self._tag_sessions.get(handle_of(tag_data))
 
+    def tag_text_buffer(self, tag_data):
+        """The text of a running onChatTags call as a C string kept until the call ends, or
+        None when tag_data is not one (read for an isolated plugin's crash record; it is
+        not a plugin's call, so no effect is recorded)."""
+        session = self._session(tag_data)
+        if session is None:
+            return None
+        buffer = ffi.new("char[]", _b(session.tagger.get_text()))
+        session.texts.append(buffer)
+        return buffer
+
     def _new_command(self, guid: str, name: str, icon: str, fn) -> UICommand:
         name_buffer = ffi.new("char[]", _b(name))
 

@@ -14,6 +14,7 @@ Behaviour the tests rely on (settings under this plugin's guid):
     "greet_handled" = the result; returns True.
   - Registers sample.python.Calculator 1 (tables.Calculator).
 """
+from pyhost.abi.hook_types import declare_hook
 from pyhost.plugin.plugin import BREAK, HANDLED, LOAD_STATES, Plugin, StringData, hook
 
 from .tables import Calculator, CMath
@@ -32,6 +33,8 @@ plugin = Plugin(
 )
 
 greeting = plugin.create_hook("sample.python.onGreeting")
+# What it carries (object NULL, data a C string), so plugins in other processes get it too.
+declare_hook("sample.python.onGreeting", data="text")
 calculator = plugin.provide(Calculator())
 
 
