@@ -429,7 +429,7 @@ static void run_hook(phn_iso_plugin* p, iso_r* in, iso_w* out)
     const char* out_before = dkind == ISO_K_DISPLAY && data ? dst.display.out : NULL;
     /* Inside a read section from before the lookup: a hook the runner destroys meanwhile
      * (another of its threads) is retired, not freed, until this dispatch is over. */
-    phn_reader* reader = phn_read_enter();
+    phn_reader* reader = phn_read_enter_slow();
     pthread_mutex_lock(&p->lock);
     iso_handle* h = iso_handle_get(p, id, H_HOOK);
     void* hook = h ? h->handle : NULL;
