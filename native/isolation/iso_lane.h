@@ -15,8 +15,9 @@
  * free lane of its own side. Each lane initiated by one side is served on the other side by
  * a thread of its own, started on first use (the "doorbell").
  *
- * Waiting: a short adaptive spin (the peer usually answers within microseconds), then a
- * futex on the turn word. The futexes are process-shared (no FUTEX_PRIVATE_FLAG).
+ * Waiting: rounds of sched_yield and a short spin (the peer usually answers within
+ * microseconds), then a futex on the turn word. The futexes are process-shared (no
+ * FUTEX_PRIVATE_FLAG).
  *
  * Messages longer than a lane's buffer are sent in fragments, each acknowledged.
  *
@@ -106,7 +107,6 @@ struct iso_ep {
     _Atomic uint32_t busy;              /* own-initiated lanes in use */
     _Atomic uint32_t announced;         /* own-initiated lanes the peer was told about */
     uint32_t started;                   /* peer-initiated lanes with a server thread */
-    _Atomic uint32_t spin[2][ISO_LANES][2]; /* per lane: spin budget, waits (iso_lane.c) */
     /* Called (once per failure) when a wait for the peer ran past its deadline; the host
      * kills the runner there. */
     void (*on_timeout)(iso_ep* ep);
