@@ -242,6 +242,7 @@ def test_pyhost_call_against_a_running_host(tmp_path):
     def call(*args, stdin="", **extra):
         result = subprocess.run([sys.executable, "-m", "pyhost", "call", *args],
                                 capture_output=True, text=True, input=stdin, timeout=60,
+                                cwd=tmp_path,  # not the checkout: its unbuilt package would shadow
                                 env={**env, "PYHOST_URL": root, **extra})
         assert "Traceback" not in result.stderr
         return result
