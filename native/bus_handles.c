@@ -18,7 +18,6 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static phn_set live = PHN_SET_INIT;
 static uintptr_t next_token = 1;
-static long refused[PHN_HANDLE_KINDS];
 
 int phn_handle_add(const void* key, int kind, void* value)
 {
@@ -71,8 +70,6 @@ void* phn_handle_take(const void* key, int kind)
     if (slot && slot->kind == kind && slot->value) {
         value = slot->value;
         phn_set_erase(&live, slot);
-    } else if (key && kind > 0 && kind < PHN_HANDLE_KINDS) {
-        refused[kind]++;
     }
     pthread_mutex_unlock(&lock);
     return value;
@@ -85,24 +82,4 @@ void phn_handle_drop(const void* key)
     if (slot)
         phn_set_erase(&live, slot);
     pthread_mutex_unlock(&lock);
-}
-
-long phn_handles_refused(int kind)
-{
-    if (kind <= 0 || kind >= PHN_HANDLE_KINDS)
-        return 0;
-    pthread_mutex_lock(&lock);
-    long n = refused[kind];
-    pthread_mutex_unlock(&lock);
-    return n;
-}
-
-long phn_handles_live(int kind)
-{
-    long n = 0;
-    pthread_mutex_lock(&lock);
-    for (size_t i = 0; i < live.capacity; i++)
-        n += live.slots[i].key && live.slots[i].kind == kind;
-    pthread_mutex_unlock(&lock);
-    return n;
 }

@@ -36,8 +36,7 @@ int phn_handle_add(const void* key, int kind, void* value);  /* 0, or -1 (live /
  * phn_handle_publish gives it a value. */
 const void* phn_handle_token(int kind);
 void phn_handle_publish(const void* key, void* value);
-/* Removes a live handle of `kind` and returns its value; NULL (and a refusal counted) for
- * anything else. */
+/* Removes a live handle of `kind` and returns its value; NULL for anything else. */
 void* phn_handle_take(const void* key, int kind);
 void phn_handle_drop(const void* key);                       /* forget, whatever it is */
 

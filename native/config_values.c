@@ -5,7 +5,7 @@
  *
  * The live values are a handle set (handle_set.h) behind one mutex, so a release is checked
  * without reading its argument: releasing a value twice, a ConfigValue on the plugin's
- * stack, or garbage is refused and counted instead of corrupting the heap (the reference
+ * stack, or garbage is refused instead of corrupting the heap (the reference
  * host frees whatever it is given). Its size is the live count tests use to find leaks.
  */
 #include <errno.h>
@@ -18,7 +18,6 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static phn_set live = PHN_SET_INIT;
-static long refused;
 
 static void* new_block(size_t size)
 {
@@ -129,8 +128,6 @@ int phn_cfg_free(ConfigValue* value)
     phn_slot* slot = phn_set_find(&live, value);
     if (slot)
         phn_set_erase(&live, slot);
-    else
-        refused++;
     pthread_mutex_unlock(&lock);
     if (!slot)
         return 0;
@@ -147,14 +144,6 @@ long phn_cfg_live(void)
 {
     pthread_mutex_lock(&lock);
     long n = (long)live.used;
-    pthread_mutex_unlock(&lock);
-    return n;
-}
-
-long phn_cfg_refused(void)
-{
-    pthread_mutex_lock(&lock);
-    long n = refused;
     pthread_mutex_unlock(&lock);
     return n;
 }

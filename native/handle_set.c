@@ -75,9 +75,3 @@ void phn_set_erase(phn_set* set, phn_slot* slot)
         }
     }
 }
-
-void phn_set_clear(phn_set* set)
-{
-    free(set->slots);
-    *set = (phn_set)PHN_SET_INIT;
-}

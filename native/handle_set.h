@@ -36,7 +36,5 @@ phn_slot* phn_set_find(phn_set* set, const void* key);
 phn_slot* phn_set_insert(phn_set* set, const void* key);
 /* Removes a member (a slot phn_set_find or phn_set_insert returned). */
 void phn_set_erase(phn_set* set, phn_slot* slot);
-/* Frees the storage; the set is empty afterwards. */
-void phn_set_clear(phn_set* set);
 
 #endif

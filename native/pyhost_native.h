@@ -45,8 +45,7 @@ int phn_bus_set_plugin(phn_bus* bus, const char* guid, int present);
  *
  * Checked handles: destroy_hook and release_hook look their argument up among the handles
  * the bus handed out before reading it, so a hook destroyed twice, a subscription released
- * twice, a stack value or garbage is refused (False / 0, counted by phn_handles_refused)
- * instead of crashing. A subscription handle is an opaque token, never reused. run_hook is
+ * twice, a stack value or garbage is refused (False / 0) instead of crashing. A subscription handle is an opaque token, never reused. run_hook is
  * NOT checked: it is the hot path, and takes the hook's address as its handle. */
 hookHandle phn_create_hook(phn_bus* bus, const char* guid, DCHOOK def_proc);
 Bool phn_destroy_hook(hookHandle hook);
@@ -57,12 +56,8 @@ size_t phn_release_hook(subsHandle sub);
  * sub is NULL, -1 when sub is not a live subscription. */
 int phn_release_hook_checked(subsHandle sub, size_t* left);
 
-#define PHN_HANDLE_HOOK 1
+#define PHN_HANDLE_HOOK 1   /* the kinds of handle bus_handles.c keeps */
 #define PHN_HANDLE_SUB 2
-#define PHN_HANDLE_KINDS 3
-/* Handles of a kind refused so far (process-wide, monotonic), and those live now. */
-long phn_handles_refused(int kind);
-long phn_handles_live(int kind);
 
 /* For a caller that holds a lock subscribers may need (the Python bridge and its GIL):
  * phn_run_hook_gil fires one event like phn_run_hook, calling release() before the dispatch
@@ -95,7 +90,7 @@ const char* phn_host_name(phn_bus* bus);
 /* ConfigValues for DCConfig: one block each, owned by the receiver until phn_cfg_release.
  * phn_cfg_copy and phn_cfg_release are the DCConfig table's copy and release. A release
  * is checked: a value that is not live (released already, on the stack, garbage) is
- * refused without being read, and counted. */
+ * refused without being read. */
 ConfigValue* phn_cfg_string(const char* value);
 ConfigValue* phn_cfg_int(int32_t value);
 ConfigValue* phn_cfg_bool(Bool value);
@@ -107,7 +102,6 @@ ConfigValue* DCAPI phn_cfg_copy(const ConfigValue* value);
 void DCAPI phn_cfg_release(ConfigValue* value);
 int phn_cfg_free(ConfigValue* value);  /* the release: 1 freed (or NULL), 0 refused */
 long phn_cfg_live(void);     /* values allocated and not yet released (for leak tests) */
-long phn_cfg_refused(void);  /* releases refused so far (process-wide, monotonic) */
 
 #ifdef __cplusplus
 }

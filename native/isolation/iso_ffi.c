@@ -306,8 +306,6 @@ void iso_ftable_free(iso_ftable* t)
 
 void* iso_ftable_table(iso_ftable* t) { return t->table; }
 void* iso_ftable_ctx(iso_ftable* t) { return t->ctx; }
-const char* iso_ftable_codes(iso_ftable* t) { return t->codes; }
-int iso_ftable_slots(iso_ftable* t) { return t->nslots; }
 
 int iso_ffi_invoke(void* fn, const char* slot_codes, iso_r* args, iso_w* out)
 {

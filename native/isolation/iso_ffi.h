@@ -44,8 +44,6 @@ iso_ftable* iso_ftable_new(const char* codes, uint32_t version, iso_ftable_send 
 void iso_ftable_free(iso_ftable* t);
 void* iso_ftable_table(iso_ftable* t);       /* the DCInterface*-shaped table */
 void* iso_ftable_ctx(iso_ftable* t);
-const char* iso_ftable_codes(iso_ftable* t);
-int iso_ftable_slots(iso_ftable* t);
 
 /* Calls `fn` with arguments decoded from `args` by `slot_codes` ("i:ii") and encodes its
  * result into `out`. -1 on malformed codes or arguments (then `fn` is not called). */

@@ -20,7 +20,6 @@ enum {
     ISO_OP_INTF_CALL,     /* u64 table, u32 slot, str codes, args -> result */
     ISO_OP_UI_COMMAND,    /* u64 fn, str name -> (nothing) */
     ISO_OP_SHUTDOWN,      /* -> (nothing); the runner exits after answering */
-    ISO_OP_PING,          /* -> (nothing); used by tests and the benchmark */
 
     /* ---- runner -> host ---------------------------------------------------------------- */
     ISO_OP_LOG = 32,      /* str msg */

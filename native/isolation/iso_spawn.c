@@ -423,18 +423,6 @@ void phn_iso_hangup(phn_iso_channel* c)
     pthread_mutex_unlock(&c->lock);
 }
 
-int phn_iso_ping(phn_iso_channel* c, uint64_t budget_ns)
-{
-    iso_w w;
-    iso_msg reply;
-    iso_w_init(&w);
-    iso_msg_init(&reply);
-    int rc = iso_call(&c->ep, ISO_OP_PING, &w, &reply, budget_ns);
-    iso_msg_free(&reply);
-    iso_w_free(&w);
-    return rc;
-}
-
 int phn_iso_drain(phn_iso_channel* c, uint64_t budget_ns)
 {
     return iso_ring_drain(&c->ep, budget_ns);

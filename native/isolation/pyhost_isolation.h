@@ -103,7 +103,6 @@ void phn_iso_activate(phn_iso_channel* c);
 int phn_iso_shutdown(phn_iso_channel* c, uint64_t budget_ns);
 /* Ends our side of the socket: the runner exits when it sees that. */
 void phn_iso_hangup(phn_iso_channel* c);
-int phn_iso_ping(phn_iso_channel* c, uint64_t budget_ns);
 /* Waits until every fire-and-forget call posted so far was processed. */
 int phn_iso_drain(phn_iso_channel* c, uint64_t budget_ns);
 /* Blocks until the runner exits (reaps it) and marks the channel dead: the wait status. */

@@ -189,10 +189,6 @@ subsHandle phn_bind_hook(phn_bus* bus, const char* guid, DCHOOK proc, void* comm
 Bool phn_run_hook(hookHandle hook, dcptr_t object, dcptr_t data);
 size_t phn_release_hook(subsHandle sub);
 int phn_release_hook_checked(subsHandle sub, size_t* left);
-#define PHN_HANDLE_HOOK 1
-#define PHN_HANDLE_SUB 2
-long phn_handles_refused(int kind);
-long phn_handles_live(int kind);
 size_t phn_run_many(hookHandle hook, const phn_event* events, size_t n, Bool* results);
 hookHandle phn_find_hook(phn_bus* bus, const char* guid);
 size_t phn_hook_subscribers(hookHandle hook);
@@ -216,7 +212,6 @@ ConfigValue* phn_cfg_copy(const ConfigValue* value);
 void phn_cfg_release(ConfigValue* value);
 int phn_cfg_free(ConfigValue* value);
 long phn_cfg_live(void);
-long phn_cfg_refused(void);
 
 /* dlopen and friends: the loader opens plugins through the compiled bridge. */
 #define RTLD_LAZY ...
@@ -330,14 +325,12 @@ int phn_iso_main(phn_iso_channel* c, int state, uint64_t budget_ns);
 void phn_iso_activate(phn_iso_channel* c);
 int phn_iso_shutdown(phn_iso_channel* c, uint64_t budget_ns);
 void phn_iso_hangup(phn_iso_channel* c);
-int phn_iso_ping(phn_iso_channel* c, uint64_t budget_ns);
 int phn_iso_drain(phn_iso_channel* c, uint64_t budget_ns);
 int phn_iso_wait(phn_iso_channel* c);
 void phn_iso_kill(phn_iso_channel* c);
 int phn_iso_dead(phn_iso_channel* c);
 int phn_iso_crash_info(phn_iso_channel* c, phn_iso_blob* what, int* deadline);
 void phn_iso_channel_free(phn_iso_channel* c);
-Bool phn_iso_proxy_hook(dcptr_t object, dcptr_t data, dcptr_t common, Bool* bBreak);
 void phn_iso_set_tag_text(const char* (*fn)(void* tag_data));
 """
 

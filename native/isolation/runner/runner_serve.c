@@ -134,7 +134,6 @@ void runner_handle(iso_ep* ep, uint32_t op, iso_r* in, iso_w* out)
     case ISO_OP_INTF_CALL: call_interface(in, out); break;
     case ISO_OP_UI_COMMAND: run_command(in); break;
     case ISO_OP_SHUTDOWN: shutdown_plugin(); break;
-    case ISO_OP_PING: break;
     default: break;
     }
 }
