@@ -37,11 +37,7 @@ def _inside(host: Any, frame) -> Optional[str]:
         owner = local.get("self")
         if plugin_frame is None:
             plugin_frame = plugin_of_module(frame.f_globals.get("__name__", ""))
-        if code.co_name == "_pyhost_plugin_hook" and "sub" in local:
-            sub = local["sub"]
-            return (f"{sub.plugin.meta.name} (its subscriber "
-                    f"{getattr(sub.fn, '__qualname__', '?')} of {sub.guid})")
-        if code.co_name in ("_pyhost_subscriber", "_call_python") and "sub" in local:
+        if code.co_name == "_call_python" and "sub" in local:  # a Python default procedure
             sub = local["sub"]
             name = plugin_frame or getattr(sub.fn, "__qualname__", "a Python subscriber")
             return f"{name} (a subscriber of {sub.hook_guid})"
