@@ -65,7 +65,7 @@ def _have_plugin_api() -> bool:
 
 
 def _python_to_c(ctx: Context) -> None:
-    host, bffi = ctx.host, ctx.bffi
+    host = ctx.host
     guid = "pyhost.bench.py_c"
     create_hook(ctx, guid)
     weight = ctx.new("uint64_t*", 1)

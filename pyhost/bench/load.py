@@ -49,7 +49,6 @@ def _timing_elf_checks():
 
 
 def _importable(module: str) -> bool:
-    import importlib.util
     try:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):

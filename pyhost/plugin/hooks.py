@@ -159,15 +159,12 @@ def _conversion(cls: Any, owner: "Subscription") -> tuple[int, Optional[Callable
 class Subscription:
     """One bound subscriber of a Python plugin; released at unload, or by ``release()``."""
 
-    __slots__ = ("plugin", "guid", "fn", "ocls", "dcls", "raw", "handle", "call", "_outs",
-                 "__weakref__")
+    __slots__ = ("plugin", "guid", "fn", "raw", "handle", "call", "_outs", "__weakref__")
 
     def __init__(self, plugin: Any, spec: _HookSpec):
         self.plugin = plugin
         self.guid = spec.guid
         self.fn = spec.fn
-        self.ocls = spec.object
-        self.dcls = spec.data
         self.raw = spec.raw
         self.handle = None
         self._outs: dict[int, Any] = {}   # thread id -> the last StringData.out it set

@@ -83,7 +83,6 @@ class Replay:
         self._log: list[dict] = []
         self._errors: list[dict] = []
         self._log_lock = threading.Lock()
-        self._version_seen = False
 
     # -- capture ---------------------------------------------------------------------------
     def _on_event(self, event) -> None:
@@ -167,7 +166,6 @@ class Replay:
         if not isinstance(version, int) or isinstance(version, bool) or version != VERSION:
             raise ReplayError(f"this file is pyhost-replay version {version!r}; this pyhost "
                               f"reads version {VERSION}")
-        self._version_seen = True
 
     def _error(self, number: int, message: str) -> None:
         self.summary.errors += 1

@@ -35,12 +35,6 @@ class Reader:
     def u64(self) -> int:
         return self._take("<Q")
 
-    def i32(self) -> int:
-        return self._take("<i")
-
-    def i64(self) -> int:
-        return self._take("<q")
-
     def f64(self) -> float:
         return self._take("<d")
 
