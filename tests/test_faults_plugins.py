@@ -215,8 +215,15 @@ KI_SCRIPT = textwrap.dedent('''
             def subscriber(obj, data, common):
                 raise KeyboardInterrupt
             host.bus.bind("dcpp.chat.onIncomingChat", subscriber)
+        if which == "app":  # the application, inside a plugin's DCHub.send_message
+            def send_message(hub, message, third_person):
+                raise KeyboardInterrupt
+            host.app.hub.send_message = send_message
         try:
-            chat.run(None, ffi.new("char[]", b"ctrl-c"))
+            if which == "app":  # a hub for the plugin to answer on
+                host.fire.incoming_chat("adc://hub.example:1511", "ctrl-c")
+            else:
+                chat.run(None, ffi.new("char[]", b"ctrl-c"))
             time.sleep(5)  # it comes back in the main thread as soon as C has returned
         except KeyboardInterrupt:
             print("interrupted", [e.kind for e in host.events.poll()
@@ -227,13 +234,17 @@ KI_SCRIPT = textwrap.dedent('''
 ''')
 
 
-@pytest.mark.parametrize("which", ["plugin", "bus"])
+@pytest.mark.parametrize("which", ["plugin", "bus", "app"])
 def test_keyboard_interrupt_in_a_subscriber_is_never_swallowed(tmp_path, which):
-    body = "" if which == "bus" else '''
+    body = {"bus": "", "plugin": '''
         @hook("dcpp.chat.onIncomingChat")
         def on_chat(hub, message):
             raise KeyboardInterrupt  # what Ctrl-C does inside a slow subscriber
-    '''
+    ''', "app": '''
+        @hook("dcpp.chat.onIncomingChat")
+        def on_chat(hub, message):
+            hub.send_message("pong")  # the application is interrupted in there
+    '''}[which]
     plugin = python_plugin(tmp_path, "ctrl_c", body, "{0bad0bad-0000-4000-8000-0000000000c1}",
                            "Ctrl C")
     script = tmp_path / "ki.py"

@@ -13,9 +13,11 @@ hook, within milliseconds.
 from __future__ import annotations
 
 import _thread
+import logging
 import signal
 import threading
 import time
+from typing import Callable, Optional
 
 #: time.monotonic() of the last redelivery: a signal watcher that sees SIGINT arrive just
 #: then knows it is this one, not the user pressing Ctrl-C a second time.
@@ -48,3 +50,18 @@ def redeliver() -> int:
     else:
         _interrupt_main()
     return 0
+
+
+def callback_errors(logger: logging.Logger, what: str) -> Callable[..., None]:
+    """The ``onerror`` of an ``ffi.callback`` the host hands to C: its exception never
+    unwinds into C. A KeyboardInterrupt is raised again in the main thread
+    (:func:`redeliver`); anything else is logged on ``logger`` as "<what> failed: <exc>",
+    with its traceback at debug level. The callback then returns 0 (NULL, nothing)."""
+    def onerror(exc_type: Optional[type], exc: Optional[BaseException], tb) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            redeliver()  # never swallowed: raised again once C returns
+            return None
+        logger.error("%s failed: %r", what, exc)
+        logger.debug("%s failed", what, exc_info=(exc_type, exc, tb))
+        return None
+    return onerror

@@ -19,7 +19,7 @@ import logging
 from typing import Any, Callable, Optional
 
 from pyhost.abi._ffi import ffi, lib
-from pyhost.abi.interrupts import redeliver
+from pyhost.abi.interrupts import callback_errors
 from pyhost.abi.bus import Bus
 from pyhost.host.services.log import GUID as LOG_GUID
 from pyhost.host.services.log import VERSION as LOG_VERSION
@@ -80,14 +80,8 @@ class PluginCore:
         self._config = None  # this plugin's DCConfig, made at its first query
 
     def _cb(self, ctype: str, fn: Callable):
-        def on_error(exc_type, exc, tb):
-            if issubclass(exc_type, KeyboardInterrupt):
-                redeliver()  # never swallowed: raised again once C returns
-                return None
-            log.error("%s: %s failed: %r", self.name, fn.__name__.lstrip("_"), exc)
-            log.debug("%s: %s failed", self.name, fn.__name__.lstrip("_"),
-                      exc_info=(exc_type, exc, tb))
-        cb = ffi.callback(ctype, fn, onerror=on_error)
+        cb = ffi.callback(ctype, fn, onerror=callback_errors(
+            log, f"{self.name}: {fn.__name__.lstrip('_')}"))
         self._callbacks.append(cb)
         return cb
 

@@ -32,6 +32,7 @@ import threading
 from typing import Any, Callable, Optional
 
 from pyhost.abi._ffi import ffi, lib
+from pyhost.abi.interrupts import callback_errors
 from pyhost.app.application import (
     DEFAULT_TAGGER_SERVICE,
     INTERFACES,
@@ -124,7 +125,8 @@ class AppServices:
             except Exception:  # never unwind into the plugin
                 log.exception("%s.%s failed", interface, function)
                 return default
-        cb = ffi.callback(ctype, safe)
+        # What `safe` does not catch (a KeyboardInterrupt) is handed back to the main thread.
+        cb = ffi.callback(ctype, safe, onerror=callback_errors(log, f"{interface}.{function}"))
         self._callbacks.append(cb)
         return cb
 

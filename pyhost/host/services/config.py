@@ -28,7 +28,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from pyhost.abi._ffi import ffi, lib
 from pyhost.abi.config_values import from_native, to_native
-from pyhost.abi.interrupts import redeliver
+from pyhost.abi.interrupts import callback_errors
 from pyhost.host.registry import Registry, RegistryError
 
 
@@ -104,14 +104,8 @@ class ConfigService:
         self.table.release = ffi.addressof(lib, "phn_cfg_release")
 
     def _callback(self, ctype: str, fn: Callable):
-        def on_error(exc_type, exc, tb):
-            if issubclass(exc_type, KeyboardInterrupt):
-                redeliver()  # never swallowed: raised again once C returns
-                return None
-            log.error("DCConfig.%s failed: %r", fn.__name__.lstrip("_"), exc)
-            log.debug("DCConfig.%s failed", fn.__name__.lstrip("_"),
-                      exc_info=(exc_type, exc, tb))
-        cb = ffi.callback(ctype, fn, onerror=on_error)
+        cb = ffi.callback(ctype, fn, onerror=callback_errors(
+            log, f"DCConfig.{fn.__name__.lstrip('_')}"))
         self._callbacks.append(cb)
         return cb
 

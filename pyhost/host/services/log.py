@@ -10,7 +10,7 @@ import logging
 from typing import Callable
 
 from pyhost.abi._ffi import ffi
-from pyhost.abi.interrupts import redeliver
+from pyhost.abi.interrupts import callback_errors
 
 GUID = "generic.plugins.DCLog"
 VERSION = 1
@@ -22,15 +22,8 @@ class PluginLog:
     def __init__(self, name: str, sink: Callable[[str], None]):
         self.logger = logging.getLogger(f"pyhost.plugin.{name}")
         self._sink = sink
-
-        def on_error(exc_type, exc, tb):
-            if issubclass(exc_type, KeyboardInterrupt):
-                redeliver()  # never swallowed: raised again once C returns
-                return None
-            self.logger.error("DCLog.log failed: %r", exc)
-            self.logger.debug("DCLog.log failed", exc_info=(exc_type, exc, tb))
-
-        self._log = ffi.callback("void(*)(const char*)", self._on_log, onerror=on_error)
+        self._log = ffi.callback("void(*)(const char*)", self._on_log,
+                                 onerror=callback_errors(self.logger, "DCLog.log"))
         self.table = ffi.new("DCLog*", {"apiVersion": VERSION, "log": self._log})
 
     def _on_log(self, msg) -> None:
