@@ -2,6 +2,7 @@
 socket, socket authorization with a token, listeners (all and per entity), hooks (resolve,
 reject, timeout), logout, session expiry, permissions, and the chat actions' effects."""
 import asyncio
+import json
 import time
 
 import aiohttp
@@ -34,6 +35,30 @@ def test_http_login_system_info_and_bearer(served):
                                    {"username": "admin", "password": "wrong"})
             assert code == 401 and err == {"message": "Invalid username or password."}
             assert token not in str(err)
+    run(scenario())
+
+
+def test_every_http_door_reads_the_authorization_header_alike(served):
+    """REST, JSON-RPC and the upload endpoint take ``Bearer <token>`` and a bare token, and
+    refuse another scheme carrying the same token."""
+    async def scenario():
+        async with aiohttp.ClientSession() as s:
+            token = await login_http(s, served.url)
+            root = served.url.removesuffix("/api/v1/")
+            for header, ok in ((f"Bearer {token}", True), (f"bearer  {token} ", True),
+                               (token, True), (f"Basic {token}", False), ("Bearer", False)):
+                headers = {"Authorization": header}
+                async with s.get(served.url + "sessions/self", headers=headers) as r:
+                    assert (r.status == 200) is ok, (header, r.status)
+                async with s.post(root + "/json", headers={**headers, "Content-Type":
+                                                           "application/json"},
+                                  data=json.dumps({"jsonrpc": "2.0", "method": "rpc.methods",
+                                                   "id": 1})) as r:
+                    assert ("result" in await r.json()) is ok, header
+                # an empty body with a good token gets past authorization to "empty"
+                async with s.post(served.url + "plugins/upload?filename=x.py",
+                                  headers=headers, data=b"") as r:
+                    assert r.status == (400 if ok else 401), (header, r.status)
     run(scenario())
 
 

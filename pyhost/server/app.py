@@ -282,7 +282,7 @@ class ApiServer:
                     data = json.loads(raw)
                 except (ValueError, RecursionError):
                     return _error(ApiError(400, "The request body is not valid JSON."))
-        session = self.sessions.by_token(_bearer(request.headers.get("Authorization")))
+        session = self.sessions.by_header(request.headers.get("Authorization"))
         code, result = await self.dispatcher.run(request.method, path, data, session)
         if isinstance(result, ApiError):
             return _error(result)
@@ -370,16 +370,6 @@ _json_errors = web.middleware(_json_errors_handler)
 def _error(error: ApiError) -> web.Response:
     return web.Response(status=error.code, text=dumps(error.body()),
                         content_type="application/json")
-
-
-def _bearer(header: Optional[str]) -> Optional[str]:
-    """The token of ``Authorization: Bearer <token>`` (or a bare token, as AirDC++ allows)."""
-    if not header:
-        return None
-    scheme, _, rest = header.strip().partition(" ")
-    if rest and scheme.lower() == "bearer":
-        return rest.strip()
-    return None if rest else scheme
 
 
 def _peer(request: web.Request) -> str:

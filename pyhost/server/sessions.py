@@ -94,6 +94,11 @@ class Sessions:
         session.touch()
         return session
 
+    def by_header(self, header: Optional[str]) -> Optional[Session]:
+        """The session named by an HTTP ``Authorization`` header: ``Bearer <token>``, or a
+        bare token (as AirDC++ allows); None for anything else."""
+        return self.by_token(bearer_token(header))
+
     def take_refresh(self, refresh_token: Any) -> Optional[Session]:
         """The session of a refresh token; the token is spent (the caller makes a new one)."""
         if not isinstance(refresh_token, str) or not refresh_token:
@@ -128,3 +133,14 @@ class Sessions:
             self._by_token.clear()
             self._by_refresh.clear()
         return out
+
+
+def bearer_token(header: Optional[str]) -> Optional[str]:
+    """The token of ``Authorization: Bearer <token>`` or of a bare token; None otherwise
+    (another scheme, an empty header)."""
+    if not header:
+        return None
+    scheme, _, rest = header.strip().partition(" ")
+    if rest:
+        return rest.strip() if scheme.lower() == "bearer" else None
+    return scheme or None

@@ -96,8 +96,7 @@ class JsonRpcApi:
         sessions = self.server.sessions
         header = request.headers.get("Authorization")
         if header:
-            scheme, _, rest = header.strip().partition(" ")
-            return sessions.by_token(rest.strip() if scheme.lower() == "bearer" else header)
+            return sessions.by_header(header)
         return sessions.by_token(request.cookies.get(COOKIE))
 
     async def _one(self, request: Any, exchange: _Exchange) -> Optional[dict]:

@@ -84,10 +84,7 @@ class UploadsApi:
         return web.Response(text=dumps(result), content_type="application/json")
 
     def _authorize(self, request: web.Request) -> None:
-        header = (request.headers.get("Authorization") or "").strip()
-        scheme, _, rest = header.partition(" ")
-        token = rest.strip() if rest and scheme.lower() == "bearer" else (header or None)
-        session = self.server.sessions.by_token(token)
+        session = self.server.sessions.by_header(request.headers.get("Authorization"))
         if session is None:
             raise ApiError(401, "Not authorized: send Authorization: Bearer <token> of a "
                                 "session (sessions/authorize).")
