@@ -16,16 +16,12 @@ import json
 import os
 import re
 import secrets
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
-try:
-    import fcntl
-except ImportError:  # not POSIX: the in-process lock only
-    fcntl = None
+from pyhost.server.files import locked, write_json
 
 USERS_FILE = "api-users.json"
 FORMAT_VERSION = 1
@@ -213,43 +209,9 @@ class UserStore:
 
     @contextlib.contextmanager
     def _change(self) -> Iterator[dict]:
-        with self._lock, self._file_lock():
+        with self._lock, locked(self.path):
             self._cache = None
             users = {k: dict(v) for k, v in self._load().items()}
             yield users
-            self._write(users)
-
-    @contextlib.contextmanager
-    def _file_lock(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if fcntl is None:
-            yield
-            return
-        with open(self.path.with_name(USERS_FILE + ".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def _write(self, users: dict) -> None:
-        text = json.dumps({"version": FORMAT_VERSION, "users": users}, indent=1, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(prefix=".api-users-", dir=self.path.parent)
-        try:
-            os.fchmod(fd, 0o600) if hasattr(os, "fchmod") else None
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        with contextlib.suppress(OSError, AttributeError):
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        self._cache = None
+            write_json(self.path, {"version": FORMAT_VERSION, "users": users}, 0o600)
+            self._cache = None

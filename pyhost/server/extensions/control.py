@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Optional
 
-from pyhost.server.extensions.layout import write_json
+from pyhost.server.files import write_json
 
 CONTROL_FILE = "run-api.json"
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
-from typing import Any, Optional
 
 from pyhost.server.extensions.package import PackageError, check_name
+from pyhost.server.files import write_json
 
 EXTENSIONS_DIR = "extensions"
 PACKAGE_DIR = "package"
@@ -91,19 +90,3 @@ class Layout:
     def write_state(self, name: str, state: dict) -> None:
         write_json(self.root(name) / STATE_FILE, state)
 
-
-def write_json(path: Path, data: Any, mode: Optional[int] = None) -> None:
-    """Writes atomically: a temporary file in the same directory, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", dir=path.parent)
-    try:
-        if mode is not None:
-            os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -21,14 +21,9 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
-from pyhost.server.extensions.layout import write_json
 from pyhost.server.extensions.settings import Definition, parse_definitions
+from pyhost.server.files import locked, write_json
 from pyhost.server.protocol import ApiError
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: the in-process lock only
-    fcntl = None
 
 STORE_FILE = "pyhost-settings.json"
 FORMAT_VERSION = 1
@@ -64,17 +59,10 @@ class SettingsStore:
 
     @contextlib.contextmanager
     def change(self) -> Iterator[dict]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(STORE_FILE + ".lock"), "a") as lock:
-            if fcntl is not None:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                data = self.read()
-                yield data
-                write_json(self.path, {"version": FORMAT_VERSION, **data}, 0o600)
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
+        with locked(self.path):
+            data = self.read()
+            yield data
+            write_json(self.path, {"version": FORMAT_VERSION, **data}, 0o600)
 
     def definitions(self) -> Optional[list[Definition]]:
         raw = self.read()["definitions"]
