@@ -205,6 +205,29 @@ def test_json_rpc(tmp_path):
         served.close()
 
 
+def test_json_rpc_login_checks_the_credentials_whole(tmp_path):
+    """auth.login compares what was sent, as sessions/authorize does: a longer name or
+    password is not cut down to one that matches."""
+    served = Served(tmp_path / "home")
+    served.server.users.add("n" * 64, "p" * 1024, ["plugins_view"])
+    url = served.url.replace("/api/v1/", "/json")
+
+    async def login(name, password):
+        async with aiohttp.ClientSession() as s:
+            _, reply, _ = await jsonrpc(s, url, {"jsonrpc": "2.0", "method": "auth.login",
+                                                 "id": 1, "params": [name, password]})
+            return reply
+
+    async def scenario():
+        assert (await login("n" * 64, "p" * 1024))["result"]["username"] == "n" * 64
+        for name, password in (("n" * 64, "p" * 1024 + "x"), ("n" * 64 + "x", "p" * 1024)):
+            assert (await login(name, password))["error"]["code"] == -32001
+    try:
+        run(scenario())
+    finally:
+        served.close()
+
+
 def test_method_and_plugin_event_listeners(tmp_path):
     served = served_with_plugins(tmp_path)
     host = served.host

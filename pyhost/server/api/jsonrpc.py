@@ -153,7 +153,7 @@ class JsonRpcApi:
         if not isinstance(params, dict) or not isinstance(params.get("username"), str) or \
                 not isinstance(params.get("password"), str):
             raise _Error(INVALID_PARAMS, "auth.login takes {username, password}.")
-        name, password = params["username"][:64], params["password"][:1024]
+        name, password = params["username"], params["password"]  # whole: never cut
         loop = asyncio.get_running_loop()  # scrypt takes a while: not on the loop
         user = await loop.run_in_executor(self.server.executor,
                                           self.server.users.authenticate, name, password)
