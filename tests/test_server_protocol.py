@@ -201,6 +201,32 @@ def test_a_closed_socket_releases_a_waiting_hook(served):
     run(scenario())
 
 
+def test_stopping_the_server_releases_a_waiting_hook(tmp_path):
+    """A hook waiting for an API subscriber (a 30 s timeout here) is released by
+    server.stop() at once, and hooks fired afterwards no longer reach the API."""
+    s = Served(tmp_path / "home", hook_timeouts={"hub_incoming_message_hook": 30.0})
+    try:
+        async def scenario():
+            c = await WsClient.open(s.ws_url)
+            await c.login()
+            await c.ok("POST", "hubs/hooks/hub_incoming_message_hook",
+                       {"id": "slow", "name": "Never answers"})
+            loop = asyncio.get_running_loop()
+            fired = loop.run_in_executor(None, s.host.fire.incoming_chat, HUB, "waiting")
+            assert (await c.next_event())["event"] == "hub_incoming_message_hook"
+            started = time.monotonic()
+            await loop.run_in_executor(None, s.server.stop)
+            assert await fired is False                  # released, and accepted
+            assert time.monotonic() - started < 10
+            await c.close()
+        run(scenario())
+        started = time.monotonic()
+        assert s.host.fire.incoming_chat(HUB, "after the server") is False
+        assert time.monotonic() - started < 1
+    finally:
+        s.close()
+
+
 def test_logout_and_expiry(tmp_path):
     s = Served(tmp_path / "home", session_inactivity=0.5, expiry_interval=0.1)
     try:

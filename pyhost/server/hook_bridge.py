@@ -102,6 +102,7 @@ class HookBridge:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._bound: list[Any] = []
+        self._stopped = False  # set by stop(): no call waits for a client any more
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self._loop_thread: Optional[int] = None
         self.on_error: list[Callable[[str], None]] = []
@@ -117,6 +118,7 @@ class HookBridge:
     def start(self, loop: asyncio.AbstractEventLoop, thread_id: int) -> None:
         self.loop = loop
         self._loop_thread = thread_id
+        self._stopped = False
         for guid, hook in self._by_guid.items():
             self._bound.append(self.host.bus.bind(
                 guid, lambda obj, data, common, h=hook: self._fire(h, obj, data)))
@@ -126,6 +128,7 @@ class HookBridge:
             sub.release()
         self._bound.clear()
         with self._lock:
+            self._stopped = True
             pending = list(self._pending.values())
             self._pending.clear()
             self._subs = {}
@@ -237,6 +240,8 @@ class HookBridge:
             return None
         call = _Pending(next(self._ids), sub)
         with self._lock:
+            if self._stopped:  # a hook that fired while the server stopped: not waited for
+                return None
             self._pending[call.completion_id] = call
         frame = dumps({"event": hook.name, "completion_id": call.completion_id,
                        "data": payload})
