@@ -201,6 +201,33 @@ def test_a_closed_socket_releases_a_waiting_hook(served):
     run(scenario())
 
 
+def test_an_api_hook_problem_is_told_once_in_the_event_log(served):
+    """A time-out (chat hook) and a skip (a menu hook asked from the server's loop thread)
+    each make one event log message, not a second one from their host event."""
+    host, server = served.host, served.server
+
+    async def on_loop():
+        return server.bridge.collect("hub_list_menuitems", {"selected_ids": []})
+
+    async def scenario():
+        c = await WsClient.open(served.ws_url)
+        await c.login()
+        await c.ok("POST", "menus/hooks/hub_list_menuitems", {"id": "m", "name": "Menu"})
+        await c.ok("POST", "hubs/hooks/hub_incoming_message_hook", {"id": "h", "name": "H"})
+        loop = asyncio.get_running_loop()
+        fired = loop.run_in_executor(None, host.fire.incoming_chat, HUB, "unanswered")
+        assert (await c.next_event())["event"] == "hub_incoming_message_hook"
+        assert await fired is False                               # after the 1 s timeout
+        skipped = asyncio.run_coroutine_threadsafe(on_loop(), server.loop)
+        assert await asyncio.wrap_future(skipped) == []
+        log = [m["text"] for m in await c.ok("GET", "events")]
+        assert sum("did not answer" in t for t in log) == 1, log
+        assert sum("skipped" in t for t in log) == 1, log
+        assert len(log) == 2, log
+        await c.close()
+    run(scenario())
+
+
 def test_stopping_the_server_releases_a_waiting_hook(tmp_path):
     """A hook waiting for an API subscriber (a 30 s timeout here) is released by
     server.stop() at once, and hooks fired afterwards no longer reach the API."""

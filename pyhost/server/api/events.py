@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Optional
 
 from pyhost.host.events import Category, Event, PluginLog
 from pyhost.server.api import chat
+from pyhost.server.hook_bridge import ApiHookSkipped, ApiHookTimedOut
 from pyhost.server.protocol import body, choice, text
 from pyhost.server.routes import Call
 from pyhost.server.subscriptions import add_listeners
@@ -82,8 +83,8 @@ class EventsApi:
             self.add(event.text, event.severity)
         elif isinstance(event, PluginLog):
             self.add(f"{event.name}: {event.message}", "info")
-        elif event.category & Category.ERROR and not getattr(event, "hook", "").endswith(
-                "_hook"):  # API hook problems were told already (bridge.on_error)
+        elif event.category & Category.ERROR and not isinstance(
+                event, (ApiHookTimedOut, ApiHookSkipped)):  # told already (bridge.on_error)
             fields = event.to_dict()
             what = fields.get("reason") or fields.get("error") or event.kind
             self.add(f"{event.kind}: {what}", "error")
