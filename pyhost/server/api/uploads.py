@@ -73,11 +73,8 @@ class UploadsApi:
             name = _file_name(request.query.get("filename", ""))
             incoming = await self._receive(request, name)
             loop = asyncio.get_running_loop()
-            try:
-                result = await loop.run_in_executor(self.server.executor, self._install,
-                                                    incoming, name)
-            finally:
-                shutil.rmtree(incoming.parent, ignore_errors=True)
+            result = await loop.run_in_executor(self.server.executor, self._install,
+                                                incoming, name)
         except ApiError as exc:
             return web.Response(status=exc.code, text=dumps(exc.body()),
                                 content_type="application/json")
@@ -93,21 +90,25 @@ class UploadsApi:
                                 "permission.")
 
     async def _receive(self, request: web.Request, name: str) -> Path:
-        """The body, streamed into a private directory, within max_upload_bytes."""
+        """The body, streamed into a private directory, within max_upload_bytes. The disk
+        is written from the worker threads, so a slow disk never holds up the loop."""
         limit = self.server.max_upload_bytes
         if request.content_length is not None and request.content_length > limit:
             raise ApiError(413, f"The file is larger than {limit} bytes.")
+        loop = asyncio.get_running_loop()
         directory = self.root / f".incoming-{secrets.token_hex(8)}"
-        directory.mkdir(parents=True, mode=0o700)
         path = directory / name
+        f = await loop.run_in_executor(self.server.executor, _create, path)
         size = 0
         try:
-            with open(path, "wb") as f:
+            try:
                 async for chunk in request.content.iter_chunked(256 * 1024):
                     size += len(chunk)
                     if size > limit:
                         raise ApiError(413, f"The file is larger than {limit} bytes.")
-                    f.write(chunk)
+                    await loop.run_in_executor(self.server.executor, f.write, chunk)
+            finally:
+                f.close()
             if size == 0:
                 raise ApiError(400, f"{name} is empty: send the file as the request body.")
         except BaseException:
@@ -117,6 +118,14 @@ class UploadsApi:
 
     # -- installing (a worker thread) ------------------------------------------------------
     def _install(self, incoming: Path, name: str) -> dict:
+        """Installs the received file; its directory goes in any case (here, so that a
+        client that hangs up during the install does not pull the file from under it)."""
+        try:
+            return self._install_as(incoming, name)
+        finally:
+            shutil.rmtree(incoming.parent, ignore_errors=True)
+
+    def _install_as(self, incoming: Path, name: str) -> dict:
         lower = name.lower()
         if lower.endswith(EXTENSION):
             return self._install_extension(incoming)
@@ -210,6 +219,12 @@ def _file_name(raw: str) -> str:
                             "compiled plugin (.so, .dll, .dylib), a Python plugin (.py) "
                             "or an extension package (.tgz).", "filename")
     return name
+
+
+def _create(path: Path):
+    """A new file in a new private directory, open for writing."""
+    path.parent.mkdir(parents=True, mode=0o700)
+    return open(path, "wb")
 
 
 def _installed_guids(host: Any) -> set[str]:

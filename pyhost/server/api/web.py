@@ -11,6 +11,7 @@ plugin's exported methods and forwards that plugin's events, nothing else.
 """
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -64,18 +65,24 @@ class WebPage:
         return _file(WEB_DIR / name, _TYPES[match.group(1)], PAGE_HEADERS)
 
     async def plugin_ui(self, request: web.Request) -> web.StreamResponse:
-        guid = request.match_info["guid"]
+        loop = asyncio.get_running_loop()  # the registry and the disk: not on the loop
+        found = await loop.run_in_executor(self.server.executor, self._plugin_ui_file,
+                                           request.match_info["guid"],
+                                           request.match_info["path"])
+        if isinstance(found, str):
+            return _not_found(found)
+        path, kind = found
+        return _file(path, kind, PLUGIN_UI_HEADERS)
+
+    def _plugin_ui_file(self, guid: str, relative: str) -> tuple[Path, str] | str:
+        """The file and its type, or why there is none."""
         try:
             record = self.server.host.plugin(guid)
         except PluginError:
-            return _not_found(f"No plugin with guid {guid[:100]} is installed.")
+            return f"No plugin with guid {guid[:100]} is installed."
         root = ui_dir(self.server.host, record)
-        found = ui_file(root, request.match_info["path"]) if root is not None else None
-        if found is None:
-            wanted = request.match_info["path"][:100]
-            return _not_found(f"{record.name} has no UI file {wanted}.")
-        path, kind = found
-        return _file(path, kind, PLUGIN_UI_HEADERS)
+        found = ui_file(root, relative) if root is not None else None
+        return found or f"{record.name} has no UI file {relative[:100]}."
 
 
 def _file(path: Path, kind: str, headers: dict) -> web.StreamResponse:
