@@ -55,20 +55,20 @@ class SessionsApi:
         grant = choice(data, "grant_type", ("password", "refresh_token"), "password")
         minutes = number(data, "max_inactivity", None, 1, 7 * 24 * 60)
         inactivity = None if minutes is None else minutes * 60
-        sessions = self.server.sessions
+        sessions, users = self.server.sessions, self.server.users
+        loop = asyncio.get_running_loop()  # the users file and scrypt: not on the loop
         if grant == "refresh_token":
             old = sessions.take_refresh(text(data, "refresh_token", max_len=200))
             if old is None:
                 raise ApiError(401, "The refresh token is not valid.")
-            user = self.server.users.get(old.user.name)
+            user = await loop.run_in_executor(self.server.executor, users.get, old.user.name)
             if user is None:
                 raise ApiError(401, "The user of that refresh token no longer exists.")
         else:
             name = text(data, "username", max_len=64)
             password = text(data, "password", max_len=1024)
-            loop = asyncio.get_running_loop()  # scrypt takes a while: not on the loop
-            user = await loop.run_in_executor(self.server.executor,
-                                              self.server.users.authenticate, name, password)
+            user = await loop.run_in_executor(self.server.executor, users.authenticate,
+                                              name, password)
             if user is None:
                 raise ApiError(401, "Invalid username or password.")
         session = sessions.create(user, inactivity)
