@@ -62,6 +62,32 @@ def test_every_http_door_reads_the_authorization_header_alike(served):
     run(scenario())
 
 
+def test_refresh_token_grant(served):
+    """A refresh token makes a new session once; a spent one, a made-up one, or one whose
+    user is gone is 401."""
+    async def scenario():
+        async with aiohttp.ClientSession() as s:
+            url = served.url + "sessions/authorize"
+            code, first = await http(s, "POST", url, {"username": "viewer",
+                                                      "password": PASSWORD})
+            grant = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+            code, second = await http(s, "POST", url, grant)
+            assert code == 200 and second["user"]["username"] == "viewer"
+            assert second["auth_token"] != first["auth_token"]
+            code, me = await http(s, "GET", served.url + "sessions/self",
+                                  token=second["auth_token"])
+            assert code == 200 and me["permissions"] == sorted(USERS["viewer"])
+            code, err = await http(s, "POST", url, grant)          # spent
+            assert code == 401 and first["refresh_token"] not in err["message"]
+            code, _ = await http(s, "POST", url, {**grant, "refresh_token": "x" * 43})
+            assert code == 401
+            served.server.users.remove("viewer")
+            code, err = await http(s, "POST", url, {**grant, "refresh_token":
+                                                    second["refresh_token"]})
+            assert code == 401 and "no longer exists" in err["message"]
+    run(scenario())
+
+
 def test_socket_login_and_socket_authorization_with_a_token(served):
     async def scenario():
         async with aiohttp.ClientSession() as s:
