@@ -294,8 +294,8 @@ class ApiServer:
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(max_msg_size=self.max_frame_bytes, heartbeat=self.heartbeat)
         await ws.prepare(request)
-        peer = _peer(request)
-        connection = Connection(ws, request.transport, peer, max_frames=self.max_queue_frames,
+        connection = Connection(ws, request.transport, request.remote or "?",
+                                max_frames=self.max_queue_frames,
                                 max_bytes=self.max_queue_bytes, on_close=self._closed)
         self.connections.add(connection)
         inflight = asyncio.Semaphore(MAX_INFLIGHT)
@@ -370,11 +370,6 @@ _json_errors = web.middleware(_json_errors_handler)
 def _error(error: ApiError) -> web.Response:
     return web.Response(status=error.code, text=dumps(error.body()),
                         content_type="application/json")
-
-
-def _peer(request: web.Request) -> str:
-    peer = request.remote or "?"
-    return peer
 
 
 def _reason(exc: BaseException) -> str:

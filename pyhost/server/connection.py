@@ -68,10 +68,6 @@ class Connection:
         self._wakeup.set()
         return True
 
-    @property
-    def queued(self) -> int:
-        return len(self._queue)
-
     async def _write_loop(self) -> None:
         loop = asyncio.get_running_loop()
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import Executor
-from typing import Any, Optional
+from typing import Any
 
 from pyhost.server.protocol import ApiError
 from pyhost.server.routes import Call, Routes
@@ -62,6 +62,3 @@ def _safe(path: str, limit: int = 120) -> str:
     clean = "".join(c if c.isprintable() else "?" for c in path)
     return clean if len(clean) <= limit else clean[:limit] + "..."
 
-
-def is_error(result: Any) -> Optional[ApiError]:
-    return result if isinstance(result, ApiError) else None

@@ -13,7 +13,7 @@ import asyncio
 import threading
 from typing import Any, Optional
 
-from pyhost.server.protocol import dumps
+from pyhost.server.protocol import event as event_frame
 
 
 class Listeners:
@@ -84,8 +84,7 @@ class Listeners:
         loop = self.loop
         if loop is None or loop.is_closed():
             return
-        text = dumps({"event": event, "data": data} if entity is None else
-                     {"event": event, "id": entity, "data": data})
+        text = event_frame(event, data, entity)
         if threading.get_ident() == self._loop_thread:
             self._deliver(event, entity, text)
             return

@@ -71,9 +71,7 @@ def parse_frame(text: str) -> Request:
     if not isinstance(obj, dict):
         raise ApiError(400, "A request must be a JSON object.")
     callback_id = obj.get("callback_id")
-    if callback_id is not None and (not isinstance(callback_id, int) or
-                                    isinstance(callback_id, bool) or
-                                    not 0 <= callback_id <= MAX_CALLBACK_ID):
+    if callback_id is not None and not _is_callback_id(callback_id):
         raise ApiError(400, "callback_id must be a non-negative integer.", "callback_id")
     method = obj.get("method")
     if not isinstance(method, str) or method.upper() not in METHODS:
@@ -92,9 +90,12 @@ def callback_of(text: str) -> Optional[int]:
     except (ValueError, RecursionError):
         return None
     value = obj.get("callback_id") if isinstance(obj, dict) else None
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_CALLBACK_ID:
-        return value
-    return None
+    return value if _is_callback_id(value) else None
+
+
+def _is_callback_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and \
+        0 <= value <= MAX_CALLBACK_ID
 
 
 def dumps(obj: Any) -> str:
@@ -116,10 +117,9 @@ def error_reply(callback_id: Optional[int], error: ApiError) -> str:
 
 
 def event(name: str, data: Any, entity: Any = None) -> str:
-    out: dict[str, Any] = {"event": name, "data": data}
-    if entity is not None:
-        out["id"] = entity
-    return dumps(out)
+    if entity is None:
+        return dumps({"event": name, "data": data})
+    return dumps({"event": name, "id": entity, "data": data})
 
 
 # ---- argument checks ---------------------------------------------------------------------------

@@ -74,13 +74,6 @@ class Routes:
         self._by_length.setdefault(len(endpoint.segments), []).append(endpoint)
         return endpoint
 
-    def route(self, method: str, pattern: str, permission: Optional[str], summary: str,
-              **options: Any) -> Callable[[Callable], Callable]:
-        def mark(fn: Callable) -> Callable:
-            self.add(method, pattern, permission, fn, summary, **options)
-            return fn
-        return mark
-
     def match(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]]:
         """The endpoint for a request; ApiError 404 (no such path) or 405 (other method)."""
         parts = path.split("/")

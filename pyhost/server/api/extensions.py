@@ -133,12 +133,11 @@ class ExtensionsApi:
             publish(event, data, ext.name)
         elif event in ("extension_added", "extension_removed"):
             publish(event, serialize(ext, self.manager))
-        elif event == "extension_updated":
-            publish(event, serialize(ext, self.manager), ext.name)
         else:
             publish(event, serialize(ext, self.manager), ext.name)
-            publish("extension_updated", {"running": ext.running, "state": ext.state},
-                    ext.name)
+            if event != "extension_updated":  # started, stopped, package updated
+                publish("extension_updated", {"running": ext.running, "state": ext.state},
+                        ext.name)
 
     def _exists(self, name: str) -> bool:
         try:

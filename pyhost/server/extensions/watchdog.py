@@ -66,9 +66,7 @@ def _kill(groups: set, sig: int) -> None:
     for pgid in list(groups):
         try:
             os.killpg(pgid, sig)
-        except ProcessLookupError:
-            groups.discard(pgid)
-        except PermissionError:
+        except (ProcessLookupError, PermissionError):  # gone (or no longer ours)
             groups.discard(pgid)
 
 
