@@ -268,7 +268,10 @@ def test_an_unmanaged_extension_registers_and_goes_with_its_socket(packed, tmp_p
     try:
         ext = wait_for(lambda: name in {e.name for e in h.manager.all()} and h.ext(name))
         assert ext.managed is False and ext.session.user.name == "admin"
-        wait_for(lambda: ext.settings.defined, what="settings defined")
+        # Its onStart loads settings first and adds the chat hook after: wait for the hook.
+        wait_for(lambda: h.server.bridge.subscribers("hub_incoming_message_hook"),
+                 what="chat hook added")
+        assert ext.settings.defined
         assert h.host.fire.incoming_chat(HUB, "<x> badword") is True
 
         async def scenario():
