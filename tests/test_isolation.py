@@ -255,3 +255,25 @@ def test_unloading_leaves_no_runner_and_nothing_behind(host, sample):
         time.sleep(0.01)
     assert runner_pids() == [] and host._owners == {}
     assert host.app_services.commands() == []
+
+
+@pytest.mark.parametrize("make", ["directory", "fifo", "missing"])
+def test_both_loaders_refuse_what_is_not_a_plugin_file_alike(tmp_path, make):
+    """In a runner or in the host's process, the same check runs before anything opens the
+    file, and says the same sentence."""
+    path = tmp_path / "plugin.so"
+    if make == "directory":
+        path.mkdir()
+    elif make == "fifo":
+        os.mkfifo(path)  # opening it would block a reader for ever
+    messages = []
+    for opener in (NativePlugin.open,
+                   lambda p: IsolatedPlugin.open(p, options=IsolationOptions(), bus=None,
+                                                 on_crash=lambda *a: None)):
+        with pytest.raises(PluginError) as caught:
+            opener(path)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+    expected = {"directory": "is a directory, not a file", "fifo": "is a FIFO",
+                "missing": "no such plugin file"}[make]
+    assert expected in messages[0], messages[0]

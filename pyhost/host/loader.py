@@ -39,6 +39,25 @@ def _text(ptr) -> str:
     return "" if ptr == ffi.NULL else ffi.string(ptr).decode("utf-8", "replace")
 
 
+def inspect_plugin_file(path: str | os.PathLike[str],
+                        inspected: "InspectionCache | None" = None) -> Path:
+    """The resolved path of a plugin file that may be opened, in this process or in a
+    runner: a regular file whose binary this host can load (checked before anything runs
+    it). Raises PluginError. With ``inspected``, a file that passed before and has not
+    changed since is not parsed again."""
+    path = Path(path).resolve()
+    if check_regular(path, "plugin") is None:
+        raise PluginError(f"{path}: no such plugin file.")
+    if inspected is None or not inspected.passed(path):
+        try:
+            binary.check_loadable(path)
+        except binary.BinaryError as exc:
+            raise PluginError(str(exc)) from None
+        if inspected is not None:
+            inspected.remember(path)
+    return path
+
+
 class NativePlugin:
     """A compiled plugin opened with dlopen; ``pluginInit`` has been called."""
 
@@ -56,17 +75,8 @@ class NativePlugin:
         """Inspects, dlopens and initialises the library; raises PluginError, leaving nothing
         open, when it is not a plugin this host can load. With ``inspected``, a file that
         passed the inspection before and has not changed since is not parsed again."""
-        path = Path(path).resolve()
+        path = inspect_plugin_file(path, inspected)
         name = path.name
-        if check_regular(path, "plugin") is None:
-            raise PluginError(f"{path}: no such plugin file.")
-        if inspected is None or not inspected.passed(path):
-            try:
-                binary.check_loadable(path)
-            except binary.BinaryError as exc:
-                raise PluginError(str(exc)) from None
-            if inspected is not None:
-                inspected.remember(path)
         # As the reference host: lazy binding (a symbol missing on a path that never runs
         # does not stop the load) and global (libraries the plugin opens later, e.g. Lua C
         # modules of an embedded Lua, see the plugin's exported symbols).

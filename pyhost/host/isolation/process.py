@@ -17,10 +17,9 @@ from typing import Any, Callable, Optional
 
 from pyhost.abi._ffi import ffi, lib
 from pyhost.abi.meta import STATE_NAMES, PluginMeta
-from pyhost.host import binary
 from pyhost.host.isolation.options import IsolationOptions, ns
 from pyhost.host.isolation.wire import Reader, WireError
-from pyhost.host.loader import InspectionCache, PluginError, _read_meta
+from pyhost.host.loader import InspectionCache, PluginError, _read_meta, inspect_plugin_file
 
 log = logging.getLogger("pyhost.isolation")
 
@@ -189,16 +188,7 @@ class IsolatedPlugin:
         """Inspects the file, then starts a runner that dlopens it and calls pluginInit;
         raises PluginError (nothing left running) when it is not a plugin this host can
         load, or when it crashes on the way."""
-        path = Path(path).resolve()
-        if not path.is_file():
-            raise PluginError(f"{path}: no such plugin file.")
-        if inspected is None or not inspected.passed(path):
-            try:
-                binary.check_loadable(path)
-            except binary.BinaryError as exc:
-                raise PluginError(str(exc)) from None
-            if inspected is not None:
-                inspected.remember(path)
+        path = inspect_plugin_file(path, inspected)
         plugin = cls(path, options, bus, on_crash)
         try:
             plugin.meta = plugin._start()
