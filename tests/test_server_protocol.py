@@ -310,6 +310,25 @@ def test_logout_and_expiry(tmp_path):
         s.close()
 
 
+def test_the_command_lines_control_session_outlives_any_idle_time(monkeypatch):
+    """`pyhost run` writes a control session for `pyhost extension start|stop` and
+    `pyhost call`; a host left alone for longer than the longest inactivity must still
+    answer them, while user sessions idle as long expire."""
+    from pyhost.server import sessions as sessions_module
+    from pyhost.server.users import ApiUser
+
+    sessions = sessions_module.Sessions()
+    user = sessions.create(ApiUser("alice", ("admin",)), 60)
+    control = sessions.create(ApiUser("pyhost-cli", ("admin",)),
+                              sessions_module.MAX_INACTIVITY_S, kind="control")
+    later = time.monotonic() + sessions_module.MAX_INACTIVITY_S + 3600
+    monkeypatch.setattr(sessions_module.time, "monotonic", lambda: later)
+    assert sessions.expire() == [user]
+    assert sessions.by_token(user.token) is None
+    assert sessions.by_token(control.token) is control
+    assert sessions.remove(control) and sessions.by_token(control.token) is None
+
+
 def test_permissions(served):
     async def scenario():
         async with aiohttp.ClientSession() as s:

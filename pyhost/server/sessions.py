@@ -3,7 +3,8 @@
 A session is made by ``sessions/authorize`` (user name and password, or a refresh token)
 and named by its auth token, which clients send back (``sessions/socket`` on a WebSocket,
 ``Authorization: Bearer`` over HTTP). It expires after ``max_inactivity`` seconds without a
-request, but never while a WebSocket is attached to it. Tokens are random (256 bits) and
+request, but never while a WebSocket is attached to it; the command line's session of a
+``pyhost run`` (kind ``"control"``) lasts as long as the run, which removes it at its end. Tokens are random (256 bits) and
 never appear in logs, errors or ``repr``.
 """
 from __future__ import annotations
@@ -48,6 +49,8 @@ class Session:
         self.last_activity = time.monotonic()
 
     def expired(self, now: float) -> bool:
+        if self.kind == "control":  # a host idle for a week must still obey its command line
+            return False
         return not self.sockets and now - self.last_activity > self.max_inactivity
 
     def to_dict(self) -> dict:
