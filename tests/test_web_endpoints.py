@@ -5,6 +5,7 @@ the sandbox), and pyhost call against a running host."""
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -286,3 +287,43 @@ def test_pyhost_call_against_a_running_host(tmp_path):
         assert r.returncode == 0 and len(json.loads(r.stdout)) == 2
     finally:
         served.close()
+
+
+def test_pyhost_call_finds_the_run_of_its_home(tmp_path):
+    """Without --url, $PYHOST_URL or credentials, `pyhost call` reaches the `pyhost run
+    --listen` of the same home with that run's own admin session; given an address alone it
+    is anonymous, and the same ADMIN method is refused."""
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYHOST_")}
+
+    def pyhost(*args):
+        result = subprocess.run([sys.executable, "-m", "pyhost", "--home", str(home), *args],
+                                capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                                env=env)
+        assert "Traceback" not in result.stderr
+        return result
+
+    assert pyhost("install", str(sample_plugin("rpc_demo"))).returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "pyhost", "--home", str(home), "run",
+                             "--listen", "127.0.0.1:0", "--no-extensions"], cwd=tmp_path,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    control = home / "run-api.json"
+    try:
+        while not proc.stderr.readline().startswith("pyhost: running"):
+            assert proc.poll() is None, proc.stderr.read()
+        assert control.exists()
+        r = pyhost("call", "rpc_demo.reset")  # level ADMIN
+        assert (r.returncode, r.stdout, r.stderr) == (0, "null\n", "")
+        r = pyhost("call", "rpc_demo.add", "1", "2")
+        assert (r.returncode, r.stdout) == (0, "3\n")
+        url = json.loads(control.read_text())["url"]
+        r = pyhost("call", "--url", url, "rpc_demo.reset")
+        assert r.returncode == 2 and "needs a login (level ADMIN)" in r.stderr
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not control.exists()

@@ -1,11 +1,14 @@
 """``pyhost call PLUGIN.METHOD [ARG ...]``: call a plugin's exported method on a running host
 (``pyhost run --listen``), through its Web API (pyhost.client).
 
-Where the host is: ``--url URL``, else ``$PYHOST_URL``, else http://127.0.0.1:5600.
+Where the host is: ``--url URL``, else ``$PYHOST_URL``, else the ``pyhost run`` of the same
+home (``--home``), else http://127.0.0.1:5600.
 Who calls: ``--user NAME`` (or ``$PYHOST_USER``) with the password from ``$PYHOST_PASSWORD``,
-``--password-stdin`` or a prompt; else a session token from ``$PYHOST_TOKEN``; else nobody
-(only methods of level NONE). Tokens and passwords are never taken as arguments: other
-users of the machine could read them in the process list.
+``--password-stdin`` or a prompt; else a session token from ``$PYHOST_TOKEN``; else, when
+the host is the run of the same home, that run's own admin session for its command line
+(whoever can read the home controls its host); else nobody (only methods of level NONE).
+Tokens and passwords are never taken as arguments: other users of the machine could read
+them in the process list.
 
 Each ARG is JSON when it parses as JSON (``2``, ``true``, ``"2"``, ``[1,2]``), else a string;
 ``--params JSON`` gives the whole array or object instead. The result is printed as JSON (a
@@ -20,6 +23,7 @@ import os
 import sys
 from typing import Any
 
+from pyhost.cli.common import home_of
 from pyhost.cli.errors import CommandError
 
 DEFAULT_URL = "http://127.0.0.1:5600"
@@ -29,9 +33,11 @@ def register(subparsers, common) -> None:
     p = subparsers.add_parser(
         "call", parents=[common], help="call a plugin's exported method on a running host",
         description="Call PLUGIN.METHOD (a plugin's exported method) on a host running "
-                    "with --listen. The host: --url, $PYHOST_URL or " + DEFAULT_URL + ". "
+                    "with --listen. The host: --url, $PYHOST_URL, the `pyhost run` of the "
+                    "same --home, or " + DEFAULT_URL + ". "
                     "Credentials: --user/$PYHOST_USER with $PYHOST_PASSWORD, "
-                    "--password-stdin or a prompt; or $PYHOST_TOKEN; else anonymous. "
+                    "--password-stdin or a prompt; or $PYHOST_TOKEN; else the admin session "
+                    "of the run of the same home; else anonymous. "
                     "Each ARG is JSON if it parses, else a string.")
     p.add_argument("method", metavar="PLUGIN.METHOD", nargs="?",
                    help="e.g. notes.add (the plugin by its method namespace or guid)")
@@ -40,8 +46,8 @@ def register(subparsers, common) -> None:
                    help="all arguments as one JSON array (positional) or object (named)")
     p.add_argument("--list", action="store_true", help="list the exported methods instead")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--url", metavar="URL", help="the host's address (default: $PYHOST_URL "
-                   "or " + DEFAULT_URL + ")")
+    p.add_argument("--url", metavar="URL", help="the host's address (default: $PYHOST_URL, "
+                   "the run of this home, or " + DEFAULT_URL + ")")
     p.add_argument("--user", metavar="NAME", help="log in as this Web API user")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the password from the first line of stdin")
@@ -89,6 +95,20 @@ def _credentials(args) -> dict:
     return {"token": token} if token else {}
 
 
+def _where(args) -> tuple[str, dict]:
+    """The host's address and how to log in to it."""
+    from pyhost.server.extensions import control
+
+    url = args.url or os.environ.get("PYHOST_URL")
+    credentials = _credentials(args)
+    if url is None:
+        running = control.read(home_of(args))  # the `pyhost run` of this home, if alive
+        if running is not None:
+            url = running["url"]
+            credentials = credentials or {"token": running["token"]}
+    return url or DEFAULT_URL, credentials
+
+
 def cmd_call(args) -> int:
     from pyhost.client import ApiError, Client, ClientError
 
@@ -100,9 +120,9 @@ def cmd_call(args) -> int:
         if not plugin or not method:
             raise CommandError(f"{args.method!r} is not PLUGIN.METHOD (e.g. notes.add).")
     params = None if args.list else _arguments(args)
-    url = args.url or os.environ.get("PYHOST_URL") or DEFAULT_URL
+    url, credentials = _where(args)
     try:
-        with Client(url, timeout=args.timeout, **_credentials(args)) as client:
+        with Client(url, timeout=args.timeout, **credentials) as client:
             if args.list:
                 return _print_list(client.methods(), args.json)
             if isinstance(params, dict):

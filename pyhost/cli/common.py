@@ -1,17 +1,24 @@
-"""Helpers the command modules share: opening the host for a command, finding the plugin a
-user names, a record as JSON."""
+"""Helpers the command modules share: the home a command is about, opening the host for a
+command, finding the plugin a user names, a record as JSON."""
 from __future__ import annotations
 
 import argparse
 import difflib
 import logging
+import os
 import re
+from pathlib import Path
 from typing import Iterable, Optional
 
 from pyhost.cli import stopping
 from pyhost.cli.errors import CommandError
-from pyhost.host.host import Host
+from pyhost.host.host import Host, default_home
 from pyhost.host.registry import PluginRecord
+
+
+def home_of(args: argparse.Namespace) -> Path:
+    """The absolute home of a command: ``--home`` or the default."""
+    return Path(os.path.abspath(Path(args.home).expanduser() if args.home else default_home()))
 
 
 def open_host(args: argparse.Namespace, start: bool = False,

@@ -12,11 +12,10 @@ Installed extensions run while ``pyhost run`` does (see :func:`start_for_run`).
 from __future__ import annotations
 
 import json
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
+from pyhost.cli.common import home_of
 from pyhost.cli.errors import CommandError
 
 STATES_WHILE_RUNNING = ("running", "restarting")
@@ -67,14 +66,9 @@ def register(subparsers, common) -> None:
     q.set_defaults(handler=cmd_config)
 
 
-def _home(args) -> Path:
-    from pyhost.host.host import default_home
-    return Path(os.path.abspath(Path(args.home).expanduser() if args.home else default_home()))
-
-
 def _layout(args):
     from pyhost.server.extensions.layout import Layout
-    return Layout(_home(args))
+    return Layout(home_of(args))
 
 
 def _refuse(fn):
@@ -92,7 +86,7 @@ def _refuse(fn):
 def cmd_install(args) -> int:
     from pyhost.server.api.system import API_FEATURE_LEVEL
     from pyhost.server.extensions import installer
-    info, updated = _refuse(lambda: installer.install(_home(args), args.source,
+    info, updated = _refuse(lambda: installer.install(home_of(args), args.source,
                                                       API_FEATURE_LEVEL))
     print(f"{'Updated' if updated else 'Installed'} extension {info.name} {info.version} "
           f"({', '.join(info.engines)}).")
@@ -141,7 +135,7 @@ def cmd_list(args) -> int:
 def cmd_remove(args) -> int:
     """Through the running pyhost when there is one (it stops the process first)."""
     from pyhost.server.extensions import control, installer
-    home = _home(args)
+    home = home_of(args)
     _refuse(lambda: _layout(args).require(args.name))
     if control.read(home) is not None:
         try:
@@ -173,7 +167,7 @@ def cmd_control(args) -> int:
     _refuse(lambda: _layout(args).require(args.name))
     action = args.extension_command
     try:
-        control.request(_home(args), "POST", f"extensions/{args.name}/{action}")
+        control.request(home_of(args), "POST", f"extensions/{args.name}/{action}")
     except control.ControlError as exc:
         raise CommandError(str(exc)) from None
     print(f"{action.capitalize()}{'p' if action == 'stop' else ''}ed extension {args.name}.")
@@ -274,12 +268,13 @@ def check_run_options(args) -> None:
 def start_for_run(host, args, server):
     """Starts the enabled extensions of the home (and the Web API on loopback port 5600 for
     them when --listen was not given), then waits until they are ready. Returns the server.
-    The server stops them when it stops (before its sockets close)."""
+    The server stops them when it stops (before its sockets close). A run with a Web API
+    always lets the home's command line reach it (`pyhost extension`, `pyhost call`)."""
     from pyhost.server.extensions.layout import Layout
-    if args.no_extensions:
-        return server
     layout = Layout(host.home)
-    if not any(not layout.disabled(n) for n in layout.names()):
+    if args.no_extensions or not any(not layout.disabled(n) for n in layout.names()):
+        if server is not None:
+            server.modules["extensions"].enable_control()
         return server
     created = server is None
     if server is None:
