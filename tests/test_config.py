@@ -122,6 +122,10 @@ WRITTEN = [
                                                 b"99999999999999999999"),
     (STRING, b"-9223372036854775809", b"-9223372036854775809"),
     (STRING, b"\t\n 12", b"\t\n 12"), (STRING, "héllo".encode(), "héllo".encode()),
+    (STRING, b" 12abc", b" 12abc"), (STRING, b"-0", b"-0"), (STRING, b"+0", b"+0"),
+    (STRING, b"0 ", b"0 "), (STRING, b"+-3", b"+-3"), (STRING, b"0x1A", b"0x1A"),
+    (STRING, b"1e3", b"1e3"), (STRING, b"-99999999999999999999",
+                               b"-99999999999999999999"),
     (STRING, None, b""),                                   # NULL is stored as ""
     (INT, 0, b"0"), (INT, 7, b"7"), (INT, -1, b"-1"), (INT, INT32[0], b"-2147483648"),
     (INT, INT32[1], b"2147483647"),

@@ -9,7 +9,8 @@ The plugins are built here with the machine's gcc / g++ against sdk_headers/ onl
   with n smaller than, equal to and larger than the result, and the handle misuses pyhost
   survives (each run in a child process: a regression would crash the host);
 - tests/conformance/conformance_py.py: a Python plugin, through its core and its settings;
-- lazy_symbol.c, global_host.c + global_module.c: the two dlopen facts.
+- lazy_symbol.c, global_host.c + global_module.c: the two dlopen facts;
+- api_version.c, built declaring API 0, 8 and 9: only 8 loads.
 
 The test fires the hook "pyhost.test.conformance" with a char[1024] naming a fact; the plugin
 that knows it runs the check and writes back "ok" or what failed. The exhaustive DCUtils
@@ -49,6 +50,9 @@ BUILDS = {  # output name -> (compiler command, sources)
     "lazy_symbol.so": (["gcc", "-std=c11", *WARNINGS, "-Wl,-z,lazy"], ["lazy_symbol.c"]),
     "global_host.so": (["gcc", "-std=c11", *WARNINGS], ["global_host.c", "-ldl"]),
     "global_module.so": (["gcc", "-std=c11", *WARNINGS], ["global_module.c"]),
+    # the same valid plugin declaring API 9, 0 and (as a control) 8
+    **{f"api_{v}.so": (["gcc", "-std=c11", *WARNINGS, f"-DPLUGIN_API_VERSION={v}"],
+                       ["api_version.c"]) for v in (0, 8, 9)},
 }
 
 
@@ -124,7 +128,8 @@ def test_set_cfg_stores_text(driven):
     assert driven.host.registry.get_setting(CPP_GUID, "n") == ("string", "")
 
 
-@pytest.mark.parametrize("fact", ["cpp.config.conversions", "c.config.raw", "py.config"])
+@pytest.mark.parametrize("fact", ["cpp.config.conversions", "cpp.config.odd_texts",
+                                  "c.config.raw", "py.config"])
 def test_get_cfg_converts_the_stored_text(driven, fact):
     assert driven.ask(fact) == "ok"
 
@@ -156,6 +161,10 @@ def test_python_settings_keep_their_types_on_top(driven):
 
 def test_interfaces_first_registration_wins_and_same_or_newer_is_returned(driven):
     assert driven.ask("cpp.interfaces") == "ok"
+
+
+def test_standard_interfaces_answer_same_or_older_versions_only(driven):
+    assert driven.ask("cpp.interfaces.standard") == "ok"
 
 
 def test_run_hook_order_break_result_and_default(driven):
@@ -255,6 +264,23 @@ def test_api_version_must_be_8_and_older_plugins_are_told_to_rebuild(host, sampl
                        r"must be rebuilt against the API 8 SDK \(state numbers and several "
                        r"tables changed\)\.$"):
         host.install(sample("wrong_api"))
+
+
+API_GUID = "{c0f0a11e-5d6c-4e4b-9c1a-00000000c0c5}"
+
+
+@pytest.mark.parametrize("version", [0, 9])
+def test_api_version_must_equal_8_not_merely_be_at_least_8(host, built, version):
+    # the control: the same plugin declaring 8 loads and its main runs
+    record = host.install(built["api_8.so"])
+    assert host.is_loaded(record.guid)
+    assert host.registry.get_setting(API_GUID, "main_ran") == ("bool", True)
+    host.remove(API_GUID)
+    with pytest.raises(PluginError, match=rf"^api_{version}\.so was built for plugin API "
+                       rf"version {version}; this host speaks version 8"):
+        host.install(built[f"api_{version}.so"])
+    assert host.plugins() == []
+    assert host.registry.get_setting(API_GUID, "main_ran") is None   # main never ran
 
 
 def test_every_dependency_must_already_be_loaded(host, sample):

@@ -6,7 +6,9 @@
  *
  * Built by tests/test_conformance.py with g++ against sdk_headers/ only.
  */
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -213,6 +215,36 @@ void config_converts_the_text(Report& r)
     EXPECT_EQ(Config::getIntConfig("v"), 0);
 }
 
+// Odd texts read back as INT / INT64 / BOOL / STRING: the oracle is this plugin's own C
+// library (atoi, strtoll(s, NULL, 10), s != "0"), exactly what the reference calls.
+void config_odd_texts_convert_like_the_c_library(Report& r)
+{
+    using sdk::Config;
+    static const char* const texts[] = {
+        " 12abc", "-0", "+0", "00", "0 ", " 0", "+-3", "- 3", "0x1A", "1e3", "12.9",
+        "\t\n\v\f\r-8", "2147483647", "2147483648", "-2147483648", "-2147483649",
+        "4294967296", "9223372036854775807", "9223372036854775808",
+        "-9223372036854775808", "-9223372036854775809", "99999999999999999999",
+        "-99999999999999999999", "abc", "", "true", "false", "1", "-1"};
+    for (const char* text : texts) {
+        Config::setConfig("odd", text);
+        EXPECT_EQ(Config::getConfig("odd"), std::string(text));
+        EXPECT_EQ(Config::getIntConfig("odd"), static_cast<int32_t>(std::atoi(text)));
+        EXPECT_EQ((long long)Config::getInt64Config("odd"), std::strtoll(text, nullptr, 10));
+        EXPECT_EQ(Config::getBoolConfig("odd"), std::strcmp(text, "0") != 0);
+    }
+    Config::setConfig("odd", "-0");                         // not "0": a BOOL reads True
+    EXPECT_EQ(Config::getBoolConfig("odd"), true);
+    EXPECT_EQ(Config::getIntConfig("odd"), 0);
+    Config::setConfig("odd", " 12abc");
+    EXPECT_EQ(Config::getIntConfig("odd"), 12);
+    EXPECT_EQ((long long)Config::getInt64Config("odd"), 12LL);
+    Config::setConfig("odd", "-99999999999999999999");      // strtoll clamps
+    EXPECT_EQ((long long)Config::getInt64Config("odd"), (long long)INT64_MIN);
+    Config::removeConfig("odd");
+    EXPECT_EQ(Config::getBoolConfig("odd"), true);          // missing: "" != "0"
+}
+
 void config_ignores_guids_that_are_not_installed(Report& r)
 {
     ConfigStr val = {CFG_TYPE_STRING, "intruder"};
@@ -294,6 +326,36 @@ void interfaces_first_wins_and_version_checked(Report& r)
     EXPECT(core->query_interface("test.conformance.Intf", 1) == nullptr);
 }
 
+// Each standard interface answers at its version and below, and NULL for a newer one,
+// whether the host keeps it per plugin (DCHooks, DCLog, DCConfig) or in the registry.
+void interfaces_standard_tables_check_the_version(Report& r)
+{
+    static const struct {
+        const char* guid;
+        uint32_t version;
+    } standard[] = {
+        {DCINTF_HOOKS, DCINTF_HOOKS_VER},         {DCINTF_CONFIG, DCINTF_CONFIG_VER},
+        {DCINTF_LOGGING, DCINTF_LOGGING_VER},     {DCINTF_DCPP_UTILS, DCINTF_DCPP_UTILS_VER},
+        {DCINTF_DCPP_HUBS, DCINTF_DCPP_HUBS_VER}, {DCINTF_DCPP_CONNECTIONS, DCINTF_DCPP_CONNECTIONS_VER},
+        {DCINTF_DCPP_QUEUE, DCINTF_DCPP_QUEUE_VER}, {DCINTF_DCPP_TAGGER, DCINTF_DCPP_TAGGER_VER},
+        {DCINTF_DCPP_UI, DCINTF_DCPP_UI_VER},     {DCINTF_DCPP_DATAACCESSOR, DCINTF_DCPP_DATAACCESSOR_VER},
+    };
+    for (const auto& s : standard) {
+        DCInterfacePtr at = core->query_interface(s.guid, s.version);
+        if (!at) {
+            r.fail(__LINE__, "no table at its own version", s.guid);
+            continue;
+        }
+        EXPECT_EQ(size_t(at->apiVersion), size_t(s.version));
+        if (core->query_interface(s.guid, 0) != at)
+            r.fail(__LINE__, "an older version is not answered with the table", s.guid);
+        if (core->query_interface(s.guid, s.version + 1) != nullptr)
+            r.fail(__LINE__, "a newer version is answered", s.guid);
+        if (core->query_interface(s.guid, UINT32_MAX) != nullptr)
+            r.fail(__LINE__, "version UINT32_MAX is answered", s.guid);
+    }
+}
+
 // ---- hooks -------------------------------------------------------------------------------
 
 struct Trace {
@@ -313,6 +375,11 @@ Bool DCAPI sub_breaks(dcptr_t, dcptr_t data, dcptr_t, Bool* bBreak)
     auto t = static_cast<Trace*>(data);
     t->calls += "B";
     *bBreak = True;
+    return True;
+}
+Bool DCAPI sub_true(dcptr_t, dcptr_t data, dcptr_t, Bool*)
+{
+    static_cast<Trace*>(data)->calls += "T";
     return True;
 }
 Bool DCAPI def_proc(dcptr_t, dcptr_t data, dcptr_t, Bool*)
@@ -344,8 +411,23 @@ void hooks_run_in_bind_order_with_break_and_default(Report& r)
     t = Trace();
     EXPECT(hooks->run_hook(h, nullptr, &t) == False);  // nobody returned True
     EXPECT_EQ(t.calls, std::string("AC"));             // and no default: there are subscribers
-    EXPECT_EQ(hooks->release_hook(a), size_t(1));
-    EXPECT_EQ(hooks->release_hook(c), size_t(0));
+    subsHandle t_ = hooks->bind_hook("test.conformance.hook", sub_true, nullptr);
+    t = Trace();
+    EXPECT(hooks->run_hook(h, nullptr, &t) == True);   // A False, C False, T True
+    EXPECT_EQ(t.calls, std::string("ACT"));
+    EXPECT_EQ(hooks->release_hook(a), size_t(2));
+    t = Trace();
+    EXPECT(hooks->run_hook(h, nullptr, &t) == True);   // C False, T True: any, not the last
+    EXPECT_EQ(hooks->release_hook(c), size_t(1));
+    subsHandle c2 = hooks->bind_hook("test.conformance.hook", sub_a, (void*)"C");
+    t = Trace();
+    EXPECT(hooks->run_hook(h, nullptr, &t) == True);   // T True, then C False: still True
+    EXPECT_EQ(t.calls, std::string("TC"));
+    EXPECT_EQ(hooks->release_hook(t_), size_t(1));
+    EXPECT_EQ(hooks->release_hook(c2), size_t(0));
+    t = Trace();
+    EXPECT(hooks->run_hook(h, nullptr, &t) == True);   // none left: the default again
+    EXPECT_EQ(t.calls, std::string("D"));
     EXPECT(hooks->destroy_hook(h) == True);
 }
 
@@ -372,11 +454,13 @@ const std::map<std::string, std::function<void(Report&)>>& facts()
         {"cpp.utils.to_base32", utils_to_base32_returns_the_length_only},
         {"cpp.config.stores_text", config_stores_text},
         {"cpp.config.conversions", config_converts_the_text},
+        {"cpp.config.odd_texts", config_odd_texts_convert_like_the_c_library},
         {"cpp.config.not_installed_ignored", config_ignores_guids_that_are_not_installed},
         {"cpp.config.core_setup", config_core_setup_in_its_own_type},
         {"cpp.config.fresh_copies", config_values_are_fresh_copies},
         {"cpp.config.paths", config_paths_are_absolute_with_a_separator},
         {"cpp.interfaces", interfaces_first_wins_and_version_checked},
+        {"cpp.interfaces.standard", interfaces_standard_tables_check_the_version},
         {"cpp.hooks.run", hooks_run_in_bind_order_with_break_and_default},
         {"cpp.hooks.destroy", hooks_destroy_with_subscribers_kills_their_handles},
     };
