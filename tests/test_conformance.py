@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from pyhost.abi._ffi import ffi, lib
+from pyhost.abi.hook_types import declare_hook
 from pyhost.host.events import Category, PluginFailed
 from pyhost.host.host import Host
 from pyhost.host.loader import PluginError
@@ -173,6 +174,43 @@ def test_run_hook_order_break_result_and_default(driven):
 
 def test_destroy_hook_with_subscribers_kills_their_handles(driven):
     assert driven.ask("cpp.hooks.destroy") == "ok"
+
+
+# ---- the same facts, the plugin isolated in a runner process of its own ----------------------
+
+ACROSS = "pyhost.test.conformance.display"
+CPP_FACTS = [
+    "cpp.utils.no_trailing_nul", "cpp.utils.copy_min_of_len_and_n", "cpp.utils.from_base32",
+    "cpp.utils.to_base32", "cpp.config.stores_text", "cpp.config.conversions",
+    "cpp.config.odd_texts", "cpp.config.not_installed_ignored", "cpp.config.core_setup",
+    "cpp.config.fresh_copies", "cpp.config.paths", "cpp.interfaces",
+    "cpp.interfaces.standard", "cpp.hooks.run", "cpp.hooks.destroy",
+]
+
+
+@pytest.fixture(scope="module")
+def isolated(tmp_path_factory, built):
+    """One host with the C++ conformance plugin running isolated; the driver hook's data is
+    a StringData (declared, so it crosses): in = the fact, out = the plugin's answer."""
+    declare_hook(ACROSS, data="display")
+    with Host(tmp_path_factory.mktemp("isolated-home"), timers=False) as host:
+        host.bus.create_hook(DRIVER)   # the plugin binds both drivers
+        hook = host.bus.create_hook(ACROSS)
+        record = host.install(built["conformance_cpp.so"], isolated=True)
+        assert host.plugin(record.guid).isolated and host.is_loaded(record.guid)
+        yield host, hook
+
+
+@pytest.mark.parametrize("fact", CPP_FACTS)
+def test_an_isolated_plugin_sees_the_same_facts(isolated, fact):
+    host, hook = isolated
+    text = ffi.new("char[]", fact.encode())
+    data = ffi.new("StringData*")
+    setattr(data, "in", text)
+    assert hook.run(None, data), f"the isolated plugin did not answer {fact!r}"
+    assert data.out != ffi.NULL
+    assert ffi.string(data.out).decode() == "ok"
+    assert not host.events.poll(Category.ERROR)   # no crash, no refusal
 
 
 # ---- checked releases: misuses that kill the reference host ---------------------------------

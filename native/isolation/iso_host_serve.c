@@ -45,21 +45,27 @@ static void register_intf(phn_iso_channel* c, iso_r* in, iso_w* out)
         return;
     }
     /* A restarted runner registering what its predecessor had: take the registration over
-     * (holders of the table keep working). */
+     * (holders of the table keep working). A live one, even one still waiting for its
+     * description (so not in the bus's registry), is the first registration: it wins. */
     pthread_mutex_lock(&p->lock);
     for (iso_intfrec* r = p->intfrecs; r; r = r->next) {
         phn_iso_channel* owner = atomic_load(&r->channel);
-        if (r->guid && strcmp(r->guid, guid) == 0 && (!owner || iso_ep_is_dead(&owner->ep))) {
-            for (size_t i = 0; i < p->nhandles; ++i) {
-                iso_handle* h = &p->handles[i];
-                if (h->type == H_INTF && h->rec == r) {
-                    atomic_store(&r->remote, remote);
-                    atomic_store(&r->channel, c);
-                    uint64_t id = ((uint64_t)h->gen << 32) | (uint64_t)(i + 1);
-                    pthread_mutex_unlock(&p->lock);
-                    iso_w_u64(out, id);
-                    return;
-                }
+        if (!r->guid || strcmp(r->guid, guid) != 0)
+            continue;
+        if (owner && !iso_ep_is_dead(&owner->ep)) {
+            pthread_mutex_unlock(&p->lock);
+            iso_w_u64(out, 0);
+            return;
+        }
+        for (size_t i = 0; i < p->nhandles; ++i) {
+            iso_handle* h = &p->handles[i];
+            if (h->type == H_INTF && h->rec == r) {
+                atomic_store(&r->remote, remote);
+                atomic_store(&r->channel, c);
+                uint64_t id = ((uint64_t)h->gen << 32) | (uint64_t)(i + 1);
+                pthread_mutex_unlock(&p->lock);
+                iso_w_u64(out, id);
+                return;
             }
         }
     }

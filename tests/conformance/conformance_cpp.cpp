@@ -3,6 +3,8 @@
  * sees through an SDK-style wrapper (sdk_style.h) is one check, run when the test fires the
  * hook "pyhost.test.conformance" with data = a char[1024] holding "cpp.<fact>". The plugin
  * writes "ok", or the failed expectations, back into that buffer and returns True.
+ * Isolated (in a runner process, where that buffer does not cross), the test fires
+ * "pyhost.test.conformance.display" instead: StringData, in = the fact, out = the answer.
  *
  * Built by tests/test_conformance.py with g++ against sdk_headers/ only.
  */
@@ -19,6 +21,7 @@
 
 #define PLUGIN_GUID "{c0f0a11e-5d6c-4e4b-9c1a-00000000c0c1}"
 #define DRIVER_HOOK "pyhost.test.conformance"
+#define DRIVER_HOOK_ACROSS "pyhost.test.conformance.display"
 
 DCUtilsPtr sdk::Util::utils = nullptr;
 DCConfigPtr sdk::Config::config = nullptr;
@@ -29,6 +32,7 @@ namespace {
 DCCorePtr core = nullptr;
 DCHooksPtr hooks = nullptr;
 subsHandle driver = nullptr;
+subsHandle driver_across = nullptr;
 
 struct Report {
     std::string text;
@@ -363,28 +367,48 @@ struct Trace {
     bool break_was_false = true;
 };
 
+// The fact came through the display driver: the plugin runs isolated, in a process of its
+// own, where a hook nobody declared carries its data as NULL (a pointer means nothing in
+// the host's process). So the subscribers record into `tracing`, and check that the data
+// they get is what the run was given: &trace in the host's process, NULL across.
+bool crossing = false;
+Trace* tracing = nullptr;
+bool data_as_given = true;
+
+dcptr_t start_trace(Trace& t)
+{
+    tracing = &t;
+    data_as_given = true;
+    return crossing ? nullptr : &t;
+}
+Trace* traced(dcptr_t data)
+{
+    if (data != (crossing ? nullptr : static_cast<dcptr_t>(tracing)))
+        data_as_given = false;
+    return tracing;
+}
+
 Bool DCAPI sub_a(dcptr_t, dcptr_t data, dcptr_t common, Bool* bBreak)
 {
-    auto t = static_cast<Trace*>(data);
+    Trace* t = traced(data);
     t->calls += static_cast<const char*>(common);
     t->break_was_false = t->break_was_false && *bBreak == False;
     return False;
 }
 Bool DCAPI sub_breaks(dcptr_t, dcptr_t data, dcptr_t, Bool* bBreak)
 {
-    auto t = static_cast<Trace*>(data);
-    t->calls += "B";
+    traced(data)->calls += "B";
     *bBreak = True;
     return True;
 }
 Bool DCAPI sub_true(dcptr_t, dcptr_t data, dcptr_t, Bool*)
 {
-    static_cast<Trace*>(data)->calls += "T";
+    traced(data)->calls += "T";
     return True;
 }
 Bool DCAPI def_proc(dcptr_t, dcptr_t data, dcptr_t, Bool*)
 {
-    static_cast<Trace*>(data)->calls += "D";
+    traced(data)->calls += "D";
     return True;
 }
 
@@ -396,38 +420,40 @@ void hooks_run_in_bind_order_with_break_and_default(Report& r)
     EXPECT(hooks->bind_hook("test.conformance.none", sub_a, nullptr) == nullptr);
     EXPECT_EQ(hooks->release_hook(nullptr), size_t(0));
     Trace t;
-    EXPECT(hooks->run_hook(h, nullptr, &t) == True);   // no subscribers: the default
+    dcptr_t d = start_trace(t);
+    EXPECT(hooks->run_hook(h, nullptr, d) == True);   // no subscribers: the default
     EXPECT_EQ(t.calls, std::string("D"));
     subsHandle a = hooks->bind_hook("test.conformance.hook", sub_a, (void*)"A");
     subsHandle b = hooks->bind_hook("test.conformance.hook", sub_breaks, nullptr);
     subsHandle c = hooks->bind_hook("test.conformance.hook", sub_a, (void*)"C");
     t = Trace();
-    EXPECT(hooks->run_hook(h, nullptr, &t) == True);   // B returned True
+    EXPECT(hooks->run_hook(h, nullptr, d) == True);   // B returned True
     EXPECT_EQ(t.calls, std::string("AB"));             // C not called after the break
     t = Trace();
-    hooks->run_hook(h, nullptr, &t);
+    hooks->run_hook(h, nullptr, d);
     EXPECT(t.break_was_false);                         // bBreak starts False every run
     EXPECT_EQ(hooks->release_hook(b), size_t(2));      // subscribers left
     t = Trace();
-    EXPECT(hooks->run_hook(h, nullptr, &t) == False);  // nobody returned True
+    EXPECT(hooks->run_hook(h, nullptr, d) == False);  // nobody returned True
     EXPECT_EQ(t.calls, std::string("AC"));             // and no default: there are subscribers
     subsHandle t_ = hooks->bind_hook("test.conformance.hook", sub_true, nullptr);
     t = Trace();
-    EXPECT(hooks->run_hook(h, nullptr, &t) == True);   // A False, C False, T True
+    EXPECT(hooks->run_hook(h, nullptr, d) == True);   // A False, C False, T True
     EXPECT_EQ(t.calls, std::string("ACT"));
     EXPECT_EQ(hooks->release_hook(a), size_t(2));
     t = Trace();
-    EXPECT(hooks->run_hook(h, nullptr, &t) == True);   // C False, T True: any, not the last
+    EXPECT(hooks->run_hook(h, nullptr, d) == True);   // C False, T True: any, not the last
     EXPECT_EQ(hooks->release_hook(c), size_t(1));
     subsHandle c2 = hooks->bind_hook("test.conformance.hook", sub_a, (void*)"C");
     t = Trace();
-    EXPECT(hooks->run_hook(h, nullptr, &t) == True);   // T True, then C False: still True
+    EXPECT(hooks->run_hook(h, nullptr, d) == True);   // T True, then C False: still True
     EXPECT_EQ(t.calls, std::string("TC"));
     EXPECT_EQ(hooks->release_hook(t_), size_t(1));
     EXPECT_EQ(hooks->release_hook(c2), size_t(0));
     t = Trace();
-    EXPECT(hooks->run_hook(h, nullptr, &t) == True);   // none left: the default again
+    EXPECT(hooks->run_hook(h, nullptr, d) == True);   // none left: the default again
     EXPECT_EQ(t.calls, std::string("D"));
+    EXPECT(data_as_given);
     EXPECT(hooks->destroy_hook(h) == True);
 }
 
@@ -467,15 +493,44 @@ const std::map<std::string, std::function<void(Report&)>>& facts()
     return all;
 }
 
+std::string answer(const char* fact, bool* known)
+{
+    auto found = facts().find(fact);
+    *known = found != facts().end();
+    if (!*known)
+        return std::string();
+    Report r;
+    found->second(r);
+    return r.text.empty() ? "ok" : r.text;
+}
+
+// The driver of an isolated plugin: data is a StringData, in = the fact, out = the answer
+// (kept until the next fact: the plugin owns what it sets there).
+Bool DCAPI on_fact_across(dcptr_t, dcptr_t data, dcptr_t, Bool*)
+{
+    static std::string kept;
+    auto sd = static_cast<StringData*>(data);
+    bool known = false;
+    if (!sd || !sd->in)
+        return False;
+    crossing = true;
+    kept = answer(sd->in, &known);
+    crossing = false;
+    if (!known)
+        return False;
+    sd->out = const_cast<char*>(kept.c_str());
+    return True;
+}
+
 Bool DCAPI on_fact(dcptr_t, dcptr_t data, dcptr_t, Bool*)
 {
     char* buffer = static_cast<char*>(data);
-    auto found = facts().find(buffer);
-    if (found == facts().end())
+    if (!buffer)
+        return False;  // isolated: this driver's data does not cross
+    bool known = false;
+    std::string out = answer(buffer, &known);
+    if (!known)
         return False;  // another plugin's fact
-    Report r;
-    found->second(r);
-    std::string out = r.text.empty() ? "ok" : r.text;
     std::snprintf(buffer, 1024, "%s", out.c_str());
     return True;
 }
@@ -495,12 +550,16 @@ Bool DCAPI plugin_main(PluginState state, DCCorePtr c, dcptr_t)
         if (!hooks || !sdk::Util::utils || !sdk::Config::config)
             return False;
         driver = hooks->bind_hook(DRIVER_HOOK, on_fact, nullptr);
+        // only the isolated tests create it (declared with StringData data)
+        driver_across = hooks->bind_hook(DRIVER_HOOK_ACROSS, on_fact_across, nullptr);
         return driver ? True : False;
     case ON_UNLOAD:
     case ON_UNINSTALL:
         if (driver)
             hooks->release_hook(driver);
-        driver = nullptr;
+        if (driver_across)
+            hooks->release_hook(driver_across);
+        driver = driver_across = nullptr;
         return True;
     default:
         return True;
