@@ -43,6 +43,7 @@ from pyhost.host.loader import InspectionCache, Plugin, PluginError
 from pyhost.host.registry import PluginRecord, UnknownPluginError
 from pyhost.host.services.app_tables import AppServices
 from pyhost.host.services.config import ConfigService
+from pyhost.host.services import log as log_service
 from pyhost.host.services.rpc import RpcService
 from pyhost.host.timers import Timer, tick_ms
 
@@ -88,6 +89,10 @@ class Host(IsolationControls, Lifecycle):
         self.hooks: dict[str, Hook] = {g: self.bus.create_hook(g) for g in STANDARD_HOOKS}
         self.config = ConfigService(self)
         self.bus.register_interface(ConfigService.GUID, self.config.table)
+        # Plugins get a DCLog of their own (plugin_core); this one holds the guid, so a
+        # plugin's register_interface of it is refused as in the reference host.
+        self._host_log = log_service.PluginLog("pyhost", lambda text: None)
+        self.bus.register_interface(log_service.GUID, self._host_log.table)
         self._register_native_services()
         # The application's interfaces (DCHub, DCQueue, DCUI, ...; `app`, default: the
         # simulated world, pyhost.world) as registered ABI tables, and host.fire, which

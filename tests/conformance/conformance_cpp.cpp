@@ -357,6 +357,16 @@ void interfaces_standard_tables_check_the_version(Report& r)
             r.fail(__LINE__, "a newer version is answered", s.guid);
         if (core->query_interface(s.guid, UINT32_MAX) != nullptr)
             r.fail(__LINE__, "version UINT32_MAX is answered", s.guid);
+        // the host registered it first: a plugin's registration of the guid is refused,
+        // and a newer version still finds nothing
+        static TestIntf impostor = {UINT32_MAX, answer_7};
+        intfHandle h = core->register_interface(s.guid, &impostor);
+        if (h != nullptr) {
+            r.fail(__LINE__, "a plugin registered a standard guid", s.guid);
+            core->release_interface(h);
+        }
+        if (core->query_interface(s.guid, s.version + 1) != nullptr)
+            r.fail(__LINE__, "a newer version is answered after a registration", s.guid);
     }
 }
 
