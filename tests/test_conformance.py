@@ -186,22 +186,29 @@ CPP_FACTS = [
     "cpp.config.fresh_copies", "cpp.config.paths", "cpp.interfaces",
     "cpp.interfaces.standard", "cpp.hooks.run", "cpp.hooks.destroy",
 ]
+C_FACTS = [
+    "c.utils.every_n", "c.utils.base32", "c.config.raw", "c.misuse.config_double_release",
+    "c.misuse.config_stack_release", "c.misuse.subscription_double_release",
+    "c.misuse.destroy_hook_garbage", "c.misuse.release_hook_garbage",
+    "c.misuse.release_interface_garbage",
+]
 
 
 @pytest.fixture(scope="module")
 def isolated(tmp_path_factory, built):
-    """One host with the C++ conformance plugin running isolated; the driver hook's data is
-    a StringData (declared, so it crosses): in = the fact, out = the plugin's answer."""
+    """One host with the C++ and C conformance plugins running isolated; the driver hook's
+    data is a StringData (declared, so it crosses): in = the fact, out = the answer."""
     declare_hook(ACROSS, data="display")
     with Host(tmp_path_factory.mktemp("isolated-home"), timers=False) as host:
         host.bus.create_hook(DRIVER)   # the plugin binds both drivers
         hook = host.bus.create_hook(ACROSS)
-        record = host.install(built["conformance_cpp.so"], isolated=True)
-        assert host.plugin(record.guid).isolated and host.is_loaded(record.guid)
+        for name in ("conformance_cpp.so", "conformance_c.so"):
+            record = host.install(built[name], isolated=True)
+            assert host.plugin(record.guid).isolated and host.is_loaded(record.guid)
         yield host, hook
 
 
-@pytest.mark.parametrize("fact", CPP_FACTS)
+@pytest.mark.parametrize("fact", CPP_FACTS + C_FACTS)
 def test_an_isolated_plugin_sees_the_same_facts(isolated, fact):
     host, hook = isolated
     text = ffi.new("char[]", fact.encode())

@@ -148,3 +148,50 @@ def test_the_asan_runner_reports_a_plugins_double_free_and_the_host_goes_on(tmp_
     crashed = [json.loads(line)["host_event"] for line in result.stdout.splitlines()
                if '"plugin_crashed"' in line]
     assert crashed and crashed[0]["exit_code"] == 67  # ASan's exit code, in the runner
+
+
+CONFORMANCE = textwrap.dedent("""
+    import sys
+    from pyhost.abi._ffi import ffi
+    from pyhost.abi.hook_types import declare_hook
+    from pyhost.host.host import Host
+    home, plugins, facts = sys.argv[1], sys.argv[2:4], sys.argv[4:]
+    declare_hook("pyhost.test.conformance.display", data="display")
+    with Host(home, timers=False) as host:
+        host.bus.create_hook("pyhost.test.conformance")
+        hook = host.bus.create_hook("pyhost.test.conformance.display")
+        for plugin in plugins:
+            host.install(plugin, isolated=True)
+        for fact in facts:
+            text, data = ffi.new("char[]", fact.encode()), ffi.new("StringData*")
+            setattr(data, "in", text)
+            handled = hook.run(None, data)
+            answer = ffi.string(data.out).decode() if handled and data.out else "no answer"
+            print(fact, answer)
+""")
+
+
+def test_the_runner_is_clean_under_asan_through_the_conformance_facts(tmp_path, asan_runner):
+    """The reference facts and the survivable misuses (tests/test_conformance.py), from the
+    C++ and C conformance plugins isolated in the ASan + UBSan runner."""
+    from test_conformance import BUILDS, C_FACTS, CPP_FACTS, SOURCES
+    if shutil.which("g++") is None:
+        pytest.skip("needs g++")
+    plugins = []
+    for name in ("conformance_cpp.so", "conformance_c.so"):
+        cmd, sources = BUILDS[name]
+        built = subprocess.run([*cmd, "-I", str(ROOT / "sdk_headers"), "-o",
+                                str(tmp_path / name), *(str(SOURCES / s) for s in sources)],
+                               capture_output=True, text=True)
+        assert built.returncode == 0, built.stderr
+        plugins.append(str(tmp_path / name))
+    script = tmp_path / "conformance.py"
+    script.write_text(CONFORMANCE)
+    env = {**os.environ, **SANITIZER_ENV, "PYHOST_RUNNER": str(asan_runner)}
+    result = subprocess.run([sys.executable, str(script), str(tmp_path / "home"), *plugins,
+                             *CPP_FACTS, *C_FACTS],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert not any(report in result.stderr for report in REPORTS), result.stderr[-4000:]
+    assert result.returncode == 0, result.stderr[-4000:]
+    answers = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert answers == {fact: "ok" for fact in CPP_FACTS + C_FACTS}

@@ -2,7 +2,8 @@
  * The C conformance plugin: the reference host's facts seen from plain C, and the handle
  * misuses pyhost survives (checked releases). Each check runs when the test fires the hook
  * "pyhost.test.conformance" with data = a char[1024] holding "c.<fact>"; the plugin writes
- * "ok", or the failed expectations, into that buffer and returns True.
+ * "ok", or the failed expectations, into that buffer and returns True. Isolated, the test
+ * fires "pyhost.test.conformance.display" instead (StringData: in = fact, out = answer).
  *
  * Every DCUtils conversion is checked with n smaller than, equal to and larger than the
  * result, in heap blocks of exactly n elements followed by a guard that must stay intact.
@@ -19,6 +20,7 @@
 
 #define PLUGIN_GUID "{c0f0a11e-5d6c-4e4b-9c1a-00000000c0c2}"
 #define DRIVER_HOOK "pyhost.test.conformance"
+#define DRIVER_HOOK_ACROSS "pyhost.test.conformance.display"
 #define GUARD 8
 
 static DCCorePtr core;
@@ -26,6 +28,7 @@ static DCHooksPtr hooks;
 static DCUtilsPtr utils;
 static DCConfigPtr config;
 static subsHandle driver;
+static subsHandle driver_across;
 
 static char report[1024];
 static size_t report_len;
@@ -253,20 +256,42 @@ static const struct {
     {"c.misuse.release_interface_garbage", misuse_release_interface_garbage},
 };
 
-static Bool DCAPI on_fact(dcptr_t object, dcptr_t data, dcptr_t common, Bool* bBreak)
+/* Runs the named fact into `report`; 0 when this plugin does not know it. */
+static int run_fact(const char* name)
 {
-    (void)object, (void)common, (void)bBreak;
-    char* buffer = data;
     for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++) {
-        if (strcmp(buffer, facts[i].name) != 0)
+        if (strcmp(name, facts[i].name) != 0)
             continue;
         report_len = 0;
         report[0] = '\0';
         facts[i].check();
-        snprintf(buffer, 1024, "%s", report_len ? report : "ok");
-        return True;
+        if (!report_len)
+            snprintf(report, sizeof report, "ok");
+        return 1;
     }
-    return False;
+    return 0;
+}
+
+static Bool DCAPI on_fact(dcptr_t object, dcptr_t data, dcptr_t common, Bool* bBreak)
+{
+    (void)object, (void)common, (void)bBreak;
+    char* buffer = data;
+    if (!buffer || !run_fact(buffer))
+        return False; /* isolated (this driver's data does not cross), or another's fact */
+    snprintf(buffer, 1024, "%s", report);
+    return True;
+}
+
+/* The driver of an isolated plugin: StringData, in = the fact, out = the answer (the
+ * report, which this plugin owns and keeps until the next fact). */
+static Bool DCAPI on_fact_across(dcptr_t object, dcptr_t data, dcptr_t common, Bool* bBreak)
+{
+    (void)object, (void)common, (void)bBreak;
+    StringData* sd = data;
+    if (!sd || !sd->in || !run_fact(sd->in))
+        return False;
+    sd->out = report;
+    return True;
 }
 
 static Bool DCAPI plugin_main(PluginState state, DCCorePtr c, dcptr_t data)
@@ -283,12 +308,16 @@ static Bool DCAPI plugin_main(PluginState state, DCCorePtr c, dcptr_t data)
         if (!hooks || !utils || !config)
             return False;
         driver = hooks->bind_hook(DRIVER_HOOK, on_fact, NULL);
+        /* only the isolated tests create it (declared with StringData data) */
+        driver_across = hooks->bind_hook(DRIVER_HOOK_ACROSS, on_fact_across, NULL);
         return driver ? True : False;
     case ON_UNLOAD:
     case ON_UNINSTALL:
         if (driver)
             hooks->release_hook(driver);
-        driver = NULL;
+        if (driver_across)
+            hooks->release_hook(driver_across);
+        driver = driver_across = NULL;
         return True;
     default:
         return True;

@@ -4,9 +4,11 @@
  * DCConfig.copy/release are local.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../handle_set.h"
 #include "../../pyhost_native.h"
 #include "../../utils.h"
 #include "runner.h"
@@ -19,6 +21,12 @@ typedef struct runner_hook {
 } runner_hook;
 
 static uint32_t pack_kinds(uint8_t okind, uint8_t dkind) { return okind | (uint32_t)dkind << 8; }
+
+/* The hooks the plugin created and has not destroyed. destroy_hook looks its argument up
+ * here without reading it, as the host does: garbage or a destroyed hook is refused
+ * (False) instead of crashing the runner. */
+static pthread_mutex_t live_hooks_lock = PTHREAD_MUTEX_INITIALIZER;
+static phn_set live_hooks = PHN_SET_INIT;
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
@@ -177,20 +185,37 @@ static hookHandle DCAPI hooks_create(const char* guid, DCHOOK def_proc)
         return NULL;  /* the host's hook stays; the plugin could not use it anyway */
     h->id = id;
     atomic_store(&h->kinds, pack_kinds(okind, dkind));
+    pthread_mutex_lock(&live_hooks_lock);
+    phn_slot* slot = phn_set_insert(&live_hooks, h);
+    pthread_mutex_unlock(&live_hooks_lock);
+    if (!slot) {
+        free(h);      /* as above */
+        return NULL;
+    }
     return h;
 }
 
 static Bool DCAPI hooks_destroy(hookHandle handle)
 {
     runner_hook* h = handle;
-    if (!h)
+    pthread_mutex_lock(&live_hooks_lock);
+    phn_slot* slot = phn_set_find(&live_hooks, h);
+    if (slot)
+        phn_set_erase(&live_hooks, slot);  /* claimed: a concurrent destroy is refused */
+    pthread_mutex_unlock(&live_hooks_lock);
+    if (!slot)
         return False;
     iso_w w;
     iso_w_init(&w);
     iso_w_u64(&w, h->id);
     Bool ok = call_u64(ISO_OP_DESTROY_HOOK, &w) ? True : False;
-    if (ok)
+    if (ok) {
         free(h);  /* as in one process: a destroyed hook's handle is dead */
+    } else {
+        pthread_mutex_lock(&live_hooks_lock);
+        phn_set_insert(&live_hooks, h);  /* out of memory: it runs, but stays for good */
+        pthread_mutex_unlock(&live_hooks_lock);
+    }
     return ok;
 }
 
