@@ -150,8 +150,12 @@ def test_every_value_is_a_fresh_copy_the_caller_releases(driven):
     assert lib.phn_cfg_live() == before
 
 
-def test_paths_are_absolute_and_end_with_the_separator(driven):
+def test_paths_are_absolute_and_end_with_the_separator(driven, caplog):
+    before = lib.phn_cfg_live()
     assert driven.ask("cpp.config.paths") == "ok"
+    # each path was a fresh value that its release took back (none refused, none leaked)
+    assert lib.phn_cfg_live() == before
+    assert not [r for r in caplog.records if "ignored" in r.getMessage()]
 
 
 def test_python_settings_keep_their_types_on_top(driven):
@@ -268,14 +272,20 @@ def test_a_bad_release_is_refused_logged_once_and_the_host_goes_on(tmp_path, bui
 
 # ---- loading ----------------------------------------------------------------------------------
 
-def test_an_undefined_function_on_a_path_never_run_does_not_stop_the_load(host, built):
+IN_OR_ISOLATED = pytest.mark.parametrize("isolated", [False, True],
+                                         ids=["in-process", "isolated"])
+
+
+@IN_OR_ISOLATED
+def test_an_undefined_function_on_a_path_never_run_does_not_stop_the_load(host, built,
+                                                                          isolated):
     path = built["lazy_symbol.so"]
     # what binding everything at dlopen (RTLD_NOW) does with it: refused
     handle = lib.dlopen(os.fsencode(path), lib.RTLD_NOW | lib.RTLD_LOCAL)
     assert handle == ffi.NULL
     assert "pyhost_test_defined_nowhere" in ffi.string(lib.dlerror()).decode()
-    record = host.install(path)
-    assert host.is_loaded(record.guid)
+    record = host.install(path, isolated=isolated)
+    assert host.is_loaded(record.guid) and host.plugin(record.guid).isolated == isolated
     host.disable(record.guid)
     host.enable(record.guid)
     assert host.is_loaded(record.guid)
@@ -291,14 +301,16 @@ print("opened" if handle != ffi.NULL else ffi.string(lib.dlerror()).decode())
 """
 
 
-def test_libraries_a_plugin_opens_later_see_its_exported_symbols(host, built, tmp_path):
+@IN_OR_ISOLATED
+def test_libraries_a_plugin_opens_later_see_its_exported_symbols(host, built, tmp_path,
+                                                                 isolated):
     plugin, module = built["global_host.so"], built["global_module.so"]
     # what a plugin opened RTLD_LOCAL gets (in a fresh process): the module cannot link
     # (cwd outside the checkout: the child must import the installed pyhost, not the sources)
     control = subprocess.run([sys.executable, "-c", CONTROL, str(plugin), str(module)],
                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert "undefined symbol: pyhost_test_plugin_symbol" in control.stdout, control
-    host.install(plugin)
+    assert host.install(plugin, isolated=isolated).isolated == isolated
     assert host.registry.get_setting(GLOBAL_GUID, "module_error") is None
     assert host.registry.get_setting(GLOBAL_GUID, "module_says") == \
         ("string", "hello from the plugin")
@@ -314,16 +326,17 @@ def test_api_version_must_be_8_and_older_plugins_are_told_to_rebuild(host, sampl
 API_GUID = "{c0f0a11e-5d6c-4e4b-9c1a-00000000c0c5}"
 
 
+@IN_OR_ISOLATED
 @pytest.mark.parametrize("version", [0, 9])
-def test_api_version_must_equal_8_not_merely_be_at_least_8(host, built, version):
+def test_api_version_must_equal_8_not_merely_be_at_least_8(host, built, version, isolated):
     # the control: the same plugin declaring 8 loads and its main runs
-    record = host.install(built["api_8.so"])
+    record = host.install(built["api_8.so"], isolated=isolated)
     assert host.is_loaded(record.guid)
     assert host.registry.get_setting(API_GUID, "main_ran") == ("bool", True)
     host.remove(API_GUID)
     with pytest.raises(PluginError, match=rf"^api_{version}\.so was built for plugin API "
                        rf"version {version}; this host speaks version 8"):
-        host.install(built[f"api_{version}.so"])
+        host.install(built[f"api_{version}.so"], isolated=isolated)
     assert host.plugins() == []
     assert host.registry.get_setting(API_GUID, "main_ran") is None   # main never ran
 
