@@ -11,6 +11,7 @@
 
 struct phn_intf {
     phn_intf* next;
+    const void* token;    /* its handle: never reused, so a stale one matches nothing */
     DCInterface* table;
     uint32_t version;
     char guid[];
@@ -47,10 +48,19 @@ intfHandle phn_register_interface(phn_bus* bus, const char* guid, dcptr_t table)
     memcpy(rec->guid, guid, len + 1);
     rec->table = table;
     rec->version = ((DCInterface*)table)->apiVersion;
+    /* A token shared with the subscriptions' (bus_handles.c), not the record's address:
+     * freed memory is reused by the next registration at once, and a stale handle of the
+     * reference host (the table's address, disguised) matches no other table either. */
+    rec->token = phn_handle_token(PHN_HANDLE_INTF);
+    if (!rec->token) {
+        free(rec);
+        return NULL;
+    }
     pthread_mutex_lock(&bus->lock);
     for (phn_intf* i = bus->interfaces; i; i = i->next) {
         if (strcmp(i->guid, guid) == 0) { /* the first registration wins */
             pthread_mutex_unlock(&bus->lock);
+            phn_handle_drop(rec->token);
             free(rec);
             return NULL;
         }
@@ -58,7 +68,7 @@ intfHandle phn_register_interface(phn_bus* bus, const char* guid, dcptr_t table)
     rec->next = bus->interfaces;
     bus->interfaces = rec;
     pthread_mutex_unlock(&bus->lock);
-    return rec;
+    return (intfHandle)rec->token;
 }
 
 /* As the reference host: the table when it was registered with apiVersion >= version,
@@ -85,19 +95,21 @@ Bool phn_release_interface(phn_bus* bus, intfHandle handle)
 {
     if (!bus || !handle)
         return False;
-    Bool ok = False;
+    phn_intf* found = NULL;
     pthread_mutex_lock(&bus->lock);
     for (phn_intf** link = &bus->interfaces; *link; link = &(*link)->next) {
-        if (*link == handle) {
-            phn_intf* rec = *link;
-            *link = rec->next;
-            free(rec);
-            ok = True;
+        if ((*link)->token == handle) {
+            found = *link;
+            *link = found->next;
             break;
         }
     }
     pthread_mutex_unlock(&bus->lock);
-    return ok;
+    if (!found)
+        return False;
+    phn_handle_drop(found->token);
+    free(found);
+    return True;
 }
 
 /* ---- plugins present (has_plugin) and host name ------------------------------------- */
@@ -239,6 +251,7 @@ void phn_bus_free(phn_bus* bus)
     while (bus->interfaces) {
         phn_intf* i = bus->interfaces;
         bus->interfaces = i->next;
+        phn_handle_drop(i->token);
         free(i);
     }
     while (bus->plugins) {

@@ -58,6 +58,7 @@ int phn_release_hook_checked(subsHandle sub, size_t* left);
 
 #define PHN_HANDLE_HOOK 1   /* the kinds of handle bus_handles.c keeps */
 #define PHN_HANDLE_SUB 2
+#define PHN_HANDLE_INTF 3   /* reserved tokens only: the registry itself checks them */
 
 /* For a caller that holds a lock subscribers may need (the Python bridge and its GIL):
  * phn_run_hook_gil fires one event like phn_run_hook, calling release() before the dispatch

@@ -231,6 +231,28 @@ def test_release_interface_only_with_providers_handle(bus):
     assert bus.release_interface(handle) is False
 
 
+def test_a_released_interface_handle_stays_dead_when_its_memory_is_reused(bus):
+    """The reference's handle is derived from the table: a stale one matches no other
+    registration. Registrations of same-sized guids reuse freed memory at once here."""
+    tables = [ffi.new("DCLog*", {"apiVersion": 1}) for _ in range(20)]
+    stale = bus.register_interface("t.stale.00", tables[0])
+    assert bus.release_interface(stale) is True
+    for n in range(1, 20):
+        handle = bus.register_interface(f"t.stale.{n:02}", tables[n])
+        assert handle is not None and handle != stale
+        assert bus.core.release_interface(stale) == 0        # refused, every time
+        assert bus.query_interface(f"t.stale.{n:02}", 1) is not None
+        assert bus.release_interface(handle) is True
+    # tokens are not table pointers, and no live subscription shares one
+    bus.create_hook("t.stale.hook")
+    sub = bus.hooks_table.bind_hook(b"t.stale.hook", PYTHON_SUBSCRIBER, ffi.NULL)
+    handle = bus.register_interface("t.stale.last", tables[0])
+    assert handle not in (sub, ffi.cast("void*", tables[0]))
+    assert bus.core.release_interface(sub) == 0
+    assert bus.query_interface("t.stale.last", 1) is not None
+    assert bus.hooks_table.release_hook(sub) == 0
+
+
 def test_hooks_interface_is_registered_and_core_version_is_8(bus):
     assert bus.core.apiVersion == 8
     hooks = bus.core.query_interface(b"generic.plugins.DCHooks", 8)

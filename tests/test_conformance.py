@@ -254,7 +254,7 @@ print(json.dumps({"answer": answer, "log": lines}))
     ("c.misuse.subscription_double_release", "release_hook", 2),
     ("c.misuse.destroy_hook_garbage", "destroy_hook", 3),
     ("c.misuse.release_hook_garbage", "release_hook", 2),
-    ("c.misuse.release_interface_garbage", "release_interface", 3),
+    ("c.misuse.release_interface_garbage", "release_interface", 4),
 ])
 def test_a_bad_release_is_refused_logged_once_and_the_host_goes_on(tmp_path, built, fact,
                                                                    call, times):

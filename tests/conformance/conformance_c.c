@@ -236,6 +236,14 @@ static void misuse_release_interface_garbage(void)
     EXPECT(h != NULL);
     EXPECT(core->release_interface(h) == True);
     EXPECT(core->release_interface(h) == False);
+    /* a newer registration (of another table, likely in the same memory) is not what the
+     * stale handle names: it stays */
+    static DCInterface other = {1};
+    intfHandle o = core->register_interface("test.conformance.c.Intg", &other);
+    EXPECT(o != NULL);
+    EXPECT(core->release_interface(h) == False);
+    EXPECT(core->query_interface("test.conformance.c.Intg", 1) == &other);
+    EXPECT(core->release_interface(o) == True);
     still_works();
 }
 

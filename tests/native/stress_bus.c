@@ -2,8 +2,10 @@
  * Concurrency stress of the hook bus, built by tests/test_native_stress.py under
  * ThreadSanitizer and under AddressSanitizer + UndefinedBehaviorSanitizer.
  *
- * Two threads fire the same hooks while a third binds and releases subscribers in a loop;
- * some subscribers also bind and release from inside a dispatch. Every subscriber checks
+ * Two threads fire the same hooks while a third binds and releases subscribers in a loop
+ * and a fourth registers, queries and releases interfaces (a released handle must stay
+ * dead while new registrations reuse its memory); some subscribers also bind and release
+ * from inside a dispatch. Every subscriber checks
  * that its `common` still points at a live record, so a use-after-free of a subscriber
  * array shows up as a sanitizer report or a failed check.
  *
@@ -100,12 +102,50 @@ static void* churn(void* arg)
     return NULL;
 }
 
+#define INTFS 8
+static DCInterface intf_tables[INTFS];
+static const char* intf_guids[INTFS] = {"stress.i.0", "stress.i.1", "stress.i.2", "stress.i.3",
+                                        "stress.i.4", "stress.i.5", "stress.i.6", "stress.i.7"};
+
+static void* intf_churn(void* arg)
+{
+    (void)arg;
+    intfHandle live[INTFS] = {0};
+    intfHandle stale = NULL;
+    unsigned seed = 11;
+    long rounds = 0;
+    while (!atomic_load(&firing_done)) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned k = (seed >> 16) % INTFS;
+        if (live[k]) {
+            if (phn_release_interface(bus, live[k]) != True)
+                atomic_fetch_add(&failures, 1);
+            stale = live[k];
+            live[k] = NULL;
+        } else {
+            live[k] = phn_register_interface(bus, intf_guids[k], &intf_tables[k]);
+            if (!live[k] || phn_query_interface(bus, intf_guids[k], 1) != &intf_tables[k])
+                atomic_fetch_add(&failures, 1);
+            if (stale && phn_release_interface(bus, stale) != False)
+                atomic_fetch_add(&failures, 1);  /* a stale handle released a newer one */
+            if (phn_register_interface(bus, intf_guids[k], &intf_tables[(k + 1) % INTFS]))
+                atomic_fetch_add(&failures, 1);  /* the first registration must win */
+        }
+        rounds++;
+    }
+    /* the live ones stay registered: phn_bus_free takes them back (LeakSanitizer checks) */
+    printf("interface rounds: %ld\n", rounds);
+    return NULL;
+}
+
 int main(int argc, char** argv)
 {
     if (argc > 1)
         events_per_thread = atol(argv[1]);
     for (int i = 0; i < 64; ++i)
         records[i].magic = MAGIC;
+    for (int i = 0; i < INTFS; ++i)
+        intf_tables[i].apiVersion = 1;
     bus = phn_bus_new("stress");
     if (!bus)
         return 2;
@@ -113,14 +153,16 @@ int main(int argc, char** argv)
         hooks[i] = phn_create_hook(bus, guids[i], NULL);
     subsHandle churner = phn_bind_hook(bus, guids[0], churn_sub, &records[0]);
 
-    pthread_t f1, f2, c;
+    pthread_t f1, f2, c, ic;
     pthread_create(&c, NULL, churn, NULL);
+    pthread_create(&ic, NULL, intf_churn, NULL);
     pthread_create(&f1, NULL, fire, (void*)1);
     pthread_create(&f2, NULL, fire, (void*)2);
     pthread_join(f1, NULL);
     pthread_join(f2, NULL);
     atomic_store(&firing_done, 1);
     pthread_join(c, NULL);
+    pthread_join(ic, NULL);
 
     phn_release_hook(churner);
     size_t pending = phn_bus_pending_reclaim(bus); /* no reader left: all must be freed */
