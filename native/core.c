@@ -71,6 +71,15 @@ intfHandle phn_register_interface(phn_bus* bus, const char* guid, dcptr_t table)
     return (intfHandle)rec->token;
 }
 
+/* A registration that holds its guid without a table anyone can query yet: an isolated
+ * plugin's interface waiting for its description (pyhost.host.isolation). */
+static DCInterface reserved_table = {0};
+
+DCInterface* phn_reserved_interface(void)
+{
+    return &reserved_table;
+}
+
 /* As the reference host: the table when it was registered with apiVersion >= version,
  * else NULL (a caller asking for a newer version would read past an older, shorter table). */
 DCInterface* phn_query_interface(phn_bus* bus, const char* guid, uint32_t version)
@@ -81,13 +90,34 @@ DCInterface* phn_query_interface(phn_bus* bus, const char* guid, uint32_t versio
     pthread_mutex_lock(&bus->lock);
     for (phn_intf* i = bus->interfaces; i; i = i->next) {
         if (strcmp(i->guid, guid) == 0) {
-            if (version <= i->version)
+            if (version <= i->version && i->table != &reserved_table)
                 found = i->table;
             break;
         }
     }
     pthread_mutex_unlock(&bus->lock);
     return found;
+}
+
+/* Gives a registration its table at last, keeping its handle (a reserved one, above). */
+Bool phn_fill_interface(phn_bus* bus, intfHandle handle, dcptr_t table)
+{
+    if (!bus || !handle || !table)
+        return False;
+    Bool ok = False;
+    pthread_mutex_lock(&bus->lock);
+    for (phn_intf* i = bus->interfaces; i; i = i->next) {
+        if (i->token == handle) {
+            ok = i->table == &reserved_table ? True : False;
+            if (ok) {
+                i->table = table;
+                i->version = ((DCInterface*)table)->apiVersion;
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&bus->lock);
+    return ok;
 }
 
 /* Compares handles only, never reads one: garbage or a released handle answers False. */

@@ -30,6 +30,7 @@ import pytest
 
 from pyhost.abi._ffi import ffi, lib
 from pyhost.abi.hook_types import declare_hook
+from pyhost.abi.interfaces import Interface, function
 from pyhost.host.events import Category, PluginFailed
 from pyhost.host.host import Host
 from pyhost.host.loader import PluginError
@@ -222,6 +223,50 @@ def test_an_isolated_plugin_sees_the_same_facts(isolated, fact):
     assert data.out != ffi.NULL
     assert ffi.string(data.out).decode() == "ok"
     assert not host.events.poll(Category.ERROR)   # no crash, no refusal
+
+
+def ask_across(hook, fact: str) -> str:
+    text = ffi.new("char[]", fact.encode())
+    data = ffi.new("StringData*")
+    setattr(data, "in", text)
+    assert hook.run(None, data), f"no plugin answered {fact!r}"
+    return ffi.string(data.out).decode()
+
+
+def test_an_interface_registered_first_holds_its_guid_across_processes(isolated, built):
+    """The isolated plugin registers a table nobody describes (so it cannot be forwarded):
+    its guid is still taken, by the first registration, for everyone."""
+    host, hook = isolated
+    assert ask_across(hook, "cpp.interfaces.hold") == "ok"
+    table = ffi.new("DCLog*", {"apiVersion": 1})
+    assert host.bus.register_interface("test.conformance.Held", table) is None
+    assert host.bus.query_interface("test.conformance.Held", 1) is None  # not forwardable
+    assert ask_across(hook, "cpp.interfaces.unhold") == "ok"
+    handle = host.bus.register_interface("test.conformance.Held", table)
+    assert handle is not None                                   # free again
+    assert host.bus.release_interface(handle) is True
+
+
+def test_a_held_interface_is_forwarded_once_it_is_described(isolated):
+    """The waiting registration becomes the forwarded table under the same handle: what a
+    plugin's query falls back on (Isolation.resolve) finds it, and the plugin's release of
+    its handle removes it."""
+    host, hook = isolated
+    assert ask_across(hook, "cpp.interfaces.hold") == "ok"
+
+    class Held(Interface, guid="test.conformance.Held", version=1):
+        @function("int(void)")
+        def answer(self): ...
+
+    table = host.isolation.resolve(b"test.conformance.Held", 1)
+    assert table != ffi.NULL
+    assert host.isolation.resolve(b"test.conformance.Held", 2) == ffi.NULL  # newer: NULL
+    assert host.bus.query_interface("test.conformance.Held", 1) == table
+    answer = ffi.cast("int(*)(void)", ffi.cast("void**", table)[1])  # {apiVersion, answer}
+    assert table.apiVersion == 1 and answer() == 42          # answered in the runner
+    assert host.bus.register_interface("test.conformance.Held", table) is None
+    assert ask_across(hook, "cpp.interfaces.unhold") == "ok"
+    assert host.bus.query_interface("test.conformance.Held", 1) is None
 
 
 # ---- checked releases: misuses that kill the reference host ---------------------------------

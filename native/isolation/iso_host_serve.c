@@ -89,14 +89,17 @@ static void register_intf(phn_iso_channel* c, iso_r* in, iso_w* out)
         rec->ftable = iso_ftable_new(codes, version, iso_intf_send, rec);
         handle = rec->ftable ? p->core->register_interface(guid, iso_ftable_table(rec->ftable))
                              : NULL;
-        if (!handle) {
-            iso_ftable_free(rec->ftable);
-            free(rec);
-            iso_w_u64(out, 0);
-            return;
-        }
+    } else {
+        /* Without a description the registration waits (phn_iso_plugin_resolve), holding
+         * its guid meanwhile: a later registration by anyone is refused, as in one process. */
+        handle = p->core->register_interface(guid, phn_reserved_interface());
     }
-    /* Without a declaration the registration waits (phn_iso_plugin_resolve). */
+    if (!handle) {
+        iso_ftable_free(rec->ftable);
+        free(rec);
+        iso_w_u64(out, 0);
+        return;
+    }
     pthread_mutex_lock(&p->lock);
     rec->guid = iso_intern(p, guid);
     rec->next = p->intfrecs;
@@ -128,15 +131,14 @@ DCInterface* phn_iso_plugin_resolve(phn_iso_plugin* p, const char* guid, uint32_
     if (!found || !codes || !core)
         return NULL;
     if (pending) {
+        /* the reservation made at registration gets its forwarding table, same handle */
         iso_ftable* t = iso_ftable_new(codes, found->version, iso_intf_send, found);
-        void* handle = t ? core->register_interface(guid, iso_ftable_table(t)) : NULL;
-        if (!handle) {
+        if (!t || !phn_fill_interface(p->bus, entry->handle, iso_ftable_table(t))) {
             iso_ftable_free(t);
             return NULL;
         }
         pthread_mutex_lock(&p->lock);
         found->ftable = t;
-        entry->handle = handle;
         pthread_mutex_unlock(&p->lock);
     }
     return version <= found->version ? iso_ftable_table(found->ftable) : NULL;

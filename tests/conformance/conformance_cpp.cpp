@@ -330,6 +330,22 @@ void interfaces_first_wins_and_version_checked(Report& r)
     EXPECT(core->query_interface("test.conformance.Intf", 1) == nullptr);
 }
 
+// Holds "test.conformance.Held" (a table nobody describes) until cpp.interfaces.unhold: the
+// test checks that nobody else can register that guid meanwhile, in or out of process.
+intfHandle held = nullptr;
+void interfaces_hold(Report& r)
+{
+    static TestIntf table = {1, answer_42};
+    held = core->register_interface("test.conformance.Held", &table);
+    EXPECT(held != nullptr);
+    EXPECT(core->register_interface("test.conformance.Held", &table) == nullptr);
+}
+void interfaces_unhold(Report& r)
+{
+    EXPECT(core->release_interface(held) == True);
+    held = nullptr;
+}
+
 // Each standard interface answers at its version and below, and NULL for a newer one,
 // whether the host keeps it per plugin (DCHooks, DCLog, DCConfig) or in the registry.
 void interfaces_standard_tables_check_the_version(Report& r)
@@ -497,6 +513,8 @@ const std::map<std::string, std::function<void(Report&)>>& facts()
         {"cpp.config.paths", config_paths_are_absolute_with_a_separator},
         {"cpp.interfaces", interfaces_first_wins_and_version_checked},
         {"cpp.interfaces.standard", interfaces_standard_tables_check_the_version},
+        {"cpp.interfaces.hold", interfaces_hold},
+        {"cpp.interfaces.unhold", interfaces_unhold},
         {"cpp.hooks.run", hooks_run_in_bind_order_with_break_and_default},
         {"cpp.hooks.destroy", hooks_destroy_with_subscribers_kills_their_handles},
     };

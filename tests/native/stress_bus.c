@@ -123,7 +123,15 @@ static void* intf_churn(void* arg)
             stale = live[k];
             live[k] = NULL;
         } else {
-            live[k] = phn_register_interface(bus, intf_guids[k], &intf_tables[k]);
+            if (k % 2) {
+                live[k] = phn_register_interface(bus, intf_guids[k], &intf_tables[k]);
+            } else {  /* held first (reserved: queries answer NULL), then given its table */
+                live[k] = phn_register_interface(bus, intf_guids[k], phn_reserved_interface());
+                if (!live[k] || phn_query_interface(bus, intf_guids[k], 0) != NULL ||
+                    phn_fill_interface(bus, live[k], &intf_tables[k]) != True ||
+                    phn_fill_interface(bus, live[k], &intf_tables[k]) != False)
+                    atomic_fetch_add(&failures, 1);
+            }
             if (!live[k] || phn_query_interface(bus, intf_guids[k], 1) != &intf_tables[k])
                 atomic_fetch_add(&failures, 1);
             if (stale && phn_release_interface(bus, stale) != False)
