@@ -45,8 +45,7 @@ static void register_intf(phn_iso_channel* c, iso_r* in, iso_w* out)
         return;
     }
     /* A restarted runner registering what its predecessor had: take the registration over
-     * (holders of the table keep working). A live one, even one still waiting for its
-     * description (so not in the bus's registry), is the first registration: it wins. */
+     * (holders of the table keep working). A live one is the first registration: it wins. */
     pthread_mutex_lock(&p->lock);
     for (iso_intfrec* r = p->intfrecs; r; r = r->next) {
         phn_iso_channel* owner = atomic_load(&r->channel);
@@ -127,13 +126,14 @@ DCInterface* phn_iso_plugin_resolve(phn_iso_plugin* p, const char* guid, uint32_
     }
     DCCore* core = p->core;
     int pending = found && !found->ftable;
+    void* reservation = entry ? entry->handle : NULL;  /* a token: never reused */
     pthread_mutex_unlock(&p->lock);
     if (!found || !codes || !core)
         return NULL;
     if (pending) {
         /* the reservation made at registration gets its forwarding table, same handle */
         iso_ftable* t = iso_ftable_new(codes, found->version, iso_intf_send, found);
-        if (!t || !phn_fill_interface(p->bus, entry->handle, iso_ftable_table(t))) {
+        if (!t || !phn_fill_interface(p->bus, reservation, iso_ftable_table(t))) {
             iso_ftable_free(t);
             return NULL;
         }
