@@ -197,6 +197,7 @@ size_t phn_bus_pending_reclaim(phn_bus* bus);
 intfHandle phn_register_interface(phn_bus* bus, const char* guid, dcptr_t table);
 DCInterface* phn_query_interface(phn_bus* bus, const char* guid, uint32_t version);
 Bool phn_release_interface(phn_bus* bus, intfHandle handle);
+DCInterface* phn_reserved_interface(void);
 Bool phn_has_plugin(phn_bus* bus, const char* guid);
 const char* phn_host_name(phn_bus* bus);
 

@@ -44,6 +44,7 @@ from pyhost.host.registry import PluginRecord, UnknownPluginError
 from pyhost.host.services.app_tables import AppServices
 from pyhost.host.services.config import ConfigService
 from pyhost.host.services import log as log_service
+from pyhost.host.services.rpc import GUID as RPC_GUID
 from pyhost.host.services.rpc import RpcService
 from pyhost.host.timers import Timer, tick_ms
 
@@ -90,9 +91,11 @@ class Host(IsolationControls, Lifecycle):
         self.config = ConfigService(self)
         self.bus.register_interface(ConfigService.GUID, self.config.table)
         # Plugins get a DCLog of their own (plugin_core); this one holds the guid, so a
-        # plugin's register_interface of it is refused as in the reference host.
+        # plugin's register_interface of it is refused as in the reference host. DCRpc is
+        # per plugin too: its guid is held by a reservation (the registry answers NULL).
         self._host_log = log_service.PluginLog("pyhost", lambda text: None)
         self.bus.register_interface(log_service.GUID, self._host_log.table)
+        self.bus.register_interface(RPC_GUID, lib.phn_reserved_interface())
         self._register_native_services()
         # The application's interfaces (DCHub, DCQueue, DCUI, ...; `app`, default: the
         # simulated world, pyhost.world) as registered ABI tables, and host.fire, which

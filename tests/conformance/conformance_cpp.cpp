@@ -384,6 +384,11 @@ void interfaces_standard_tables_check_the_version(Report& r)
         if (core->query_interface(s.guid, s.version + 1) != nullptr)
             r.fail(__LINE__, "a newer version is answered after a registration", s.guid);
     }
+    // pyhost's own DCRpc is a table per plugin too (like DCLog; NULL where a host has none,
+    // as for an isolated plugin): its guid is the host's all the same
+    static TestIntf impostor = {UINT32_MAX, answer_7};
+    EXPECT(core->register_interface(DCINTF_PYHOST_RPC, &impostor) == nullptr);
+    EXPECT(core->query_interface(DCINTF_PYHOST_RPC, DCINTF_PYHOST_RPC_VER + 1) == nullptr);
 }
 
 // ---- hooks -------------------------------------------------------------------------------
