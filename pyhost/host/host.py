@@ -41,9 +41,9 @@ from pyhost.host.isolation import Isolation, IsolationOptions
 from pyhost.host.lifecycle import OPENERS, Lifecycle, _Loaded, folded
 from pyhost.host.loader import InspectionCache, Plugin, PluginError
 from pyhost.host.registry import PluginRecord, UnknownPluginError
+from pyhost.host.services import log as log_service
 from pyhost.host.services.app_tables import AppServices
 from pyhost.host.services.config import ConfigService
-from pyhost.host.services import log as log_service
 from pyhost.host.services.rpc import GUID as RPC_GUID
 from pyhost.host.services.rpc import RpcService
 from pyhost.host.timers import Timer, tick_ms
