@@ -23,10 +23,11 @@ import os
 import sys
 from typing import Any
 
-from pyhost.cli.common import home_of
+from pyhost.cli.common import home_of, password_line
 from pyhost.cli.errors import CommandError
 
 DEFAULT_URL = "http://127.0.0.1:5600"
+MAX_TIMEOUT = 10**6  # seconds; far longer waits overflow the clocks asyncio schedules on
 
 
 def register(subparsers, common) -> None:
@@ -81,8 +82,7 @@ def _credentials(args) -> dict:
     user = args.user or os.environ.get("PYHOST_USER")
     if user:
         if args.password_stdin:
-            line = sys.stdin.readline()
-            password = line[:-1] if line.endswith("\n") else line
+            password = password_line()
         elif "PYHOST_PASSWORD" in os.environ:
             password = os.environ["PYHOST_PASSWORD"]
         elif sys.stdin.isatty():
@@ -119,6 +119,9 @@ def cmd_call(args) -> int:
         plugin, _, method = args.method.rpartition(".")
         if not plugin or not method:
             raise CommandError(f"{args.method!r} is not PLUGIN.METHOD (e.g. notes.add).")
+    if not 0 < args.timeout <= MAX_TIMEOUT:  # also refuses nan
+        raise CommandError(f"--timeout must be a number of seconds above 0 and at most "
+                           f"{MAX_TIMEOUT}, not {args.timeout:g}.")
     params = None if args.list else _arguments(args)
     url, credentials = _where(args)
     try:

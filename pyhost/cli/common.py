@@ -7,6 +7,7 @@ import difflib
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -82,6 +83,17 @@ def find_plugin(host: Host, text: str) -> PluginRecord:
             if close else "")
     raise CommandError(f"No installed plugin is named {text!r}; run `pyhost list` to see "
                        f"them.{hint}")
+
+
+def password_line() -> str:
+    """The first line of stdin without its newline (``--password-stdin``); refused when it
+    is not UTF-8 text (a password is sent and hashed as UTF-8)."""
+    try:
+        line = sys.stdin.readline()
+        line.encode("utf-8")
+    except UnicodeError:
+        raise CommandError("The password on stdin is not valid UTF-8 text.") from None
+    return line[:-1] if line.endswith("\n") else line
 
 
 class _DropAll(logging.Filter):

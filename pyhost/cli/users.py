@@ -9,6 +9,7 @@ import getpass
 import json
 import sys
 
+from pyhost.cli.common import password_line
 from pyhost.cli.errors import CommandError
 
 
@@ -55,8 +56,7 @@ def _store(args):
 
 def _password(args) -> str:
     if args.password_stdin:
-        line = sys.stdin.readline()
-        password = line[:-1] if line.endswith("\n") else line
+        password = password_line()
         if not password:
             raise CommandError("No password on stdin (--password-stdin reads one line).")
         return password
