@@ -176,6 +176,10 @@ def test_page_move_remove_and_settings_definitions(tmp_path):
             "moved"] is False
         code, err = await c.request("POST", f"plugins/{NOTES_GUID}/move", {"direction": "x"})
         assert code == 400
+        for data in ({}, {"direction": None}):  # required, as the OpenAPI document says
+            code, err = await c.request("POST", f"plugins/{C_GUID}/move", data)
+            assert (code, err["field"], err["code"]) == (400, "direction", "missing_field")
+        assert [p["guid"] for p in await c.ok("GET", "plugins")] == [NOTES_GUID, C_GUID]
 
         defs = await c.ok("GET", f"plugins/{NOTES_GUID}/settings/definitions")
         assert [(d["key"], d["type"], d["default_value"]) for d in defs] == [

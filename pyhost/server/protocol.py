@@ -171,9 +171,13 @@ def number(data: dict, key: str, default: Optional[float] = None, lo: float = 0,
     return value
 
 
-def choice(data: dict, key: str, options: tuple[str, ...], default: str) -> str:
-    value = data.get(key, default)
+def choice(data: dict, key: str, options: tuple[str, ...], default: Optional[str]) -> str:
+    """One of ``options``; ``default`` when absent, or a missing_field error when the
+    default is None (a required field)."""
+    value = data.get(key)
     if value is None:
+        if default is None:
+            raise ApiError(400, f"Field {key!r} is missing.", key, "missing_field")
         return default
     if value not in options:
         raise ApiError(400, f"Field {key!r} must be one of {', '.join(options)}.", key)

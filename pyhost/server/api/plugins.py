@@ -129,7 +129,7 @@ class PluginsApi:
 
     def move(self, call: Call) -> dict:
         record = self._record(call)
-        direction = choice(body(call.data), "direction", ("up", "down"), "up")
+        direction = choice(body(call.data), "direction", ("up", "down"), None)
         moved = self.host.move(record.guid, direction)
         order = [r.guid for r in self.host.plugins()]
         if moved:
