@@ -12,7 +12,6 @@ shuts down (``pyhost run`` does): it releases its hook subscribers and closes ev
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import ssl
 import threading
@@ -34,9 +33,11 @@ from pyhost.server.listeners import Listeners
 from pyhost.server.protocol import (
     METHODS,
     ApiError,
+    NotText,
     callback_of,
     dumps,
     error_reply,
+    loads,
     normalize_path,
     parse_frame,
     reply,
@@ -279,7 +280,9 @@ class ApiServer:
                                             f"{self.max_frame_bytes} bytes."))
             if raw.strip():
                 try:
-                    data = json.loads(raw)
+                    data = loads(raw)
+                except NotText as exc:
+                    return _error(ApiError(400, str(exc)))
                 except (ValueError, RecursionError):
                     return _error(ApiError(400, "The request body is not valid JSON."))
         session = self.sessions.by_header(request.headers.get("Authorization"))

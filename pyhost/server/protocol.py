@@ -42,6 +42,25 @@ class ApiError(Exception):
         return out
 
 
+class NotText(ValueError):
+    """JSON that parses but holds a lone surrogate escape (``"\\ud800"``): such a string is
+    not Unicode text, so it could be stored but never sent or written again."""
+
+
+def loads(raw: str | bytes) -> Any:
+    """``json.loads`` of a request, refusing a lone surrogate (NotText) as well as invalid
+    JSON (ValueError)."""
+    obj = json.loads(raw)
+    # Only a \\u escape can make one: the text itself arrived as valid UTF-8.
+    if (b"\\u" if isinstance(raw, bytes) else "\\u") in raw:
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotText("The request contains a lone surrogate escape (\\ud800-\\udfff "
+                          "without its pair), which is not text.") from None
+    return obj
+
+
 @dataclass
 class Request:
     method: str
@@ -65,7 +84,9 @@ def parse_frame(text: str) -> Request:
     even when another field is wrong: see :func:`callback_of`.
     """
     try:
-        obj = json.loads(text)
+        obj = loads(text)
+    except NotText as exc:
+        raise ApiError(400, str(exc)) from None
     except (ValueError, RecursionError):
         raise ApiError(400, "The request is not valid JSON.") from None
     if not isinstance(obj, dict):

@@ -21,13 +21,12 @@ and pyhost's: -32000 the method failed (``data.code`` ``failed`` or ``bad_result
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any, Optional
 
 from aiohttp import web
 
-from pyhost.server.protocol import ApiError, dumps
+from pyhost.server.protocol import ApiError, NotText, dumps, loads
 
 log = logging.getLogger("pyhost.server")
 
@@ -72,7 +71,9 @@ class JsonRpcApi:
             return _reply(_error(None, _Error(INVALID_REQUEST, "The request is larger than "
                                               f"{self.server.max_frame_bytes} bytes.")), 413)
         try:
-            message = json.loads(raw)
+            message = loads(raw)
+        except NotText as exc:
+            return _reply(_error(None, _Error(PARSE_ERROR, f"Parse error: {exc}")))
         except (ValueError, RecursionError):
             return _reply(_error(None, _Error(PARSE_ERROR, "Parse error: not valid JSON.")))
         exchange = _Exchange(self._session(request))

@@ -1,0 +1,48 @@
+"""The Web API under hostile input found by an audit: every case is a JSON error for its
+sender only; the host, its stored state and the other clients are unharmed."""
+import json
+
+import aiohttp
+
+from server_helpers import WsClient, http, login_http, run, served  # noqa: F401 (fixture)
+
+LONE = "bad \ud800 text"  # json.dumps writes it as the escape \ud800
+
+
+def test_a_lone_surrogate_escape_is_refused_and_poisons_nothing(served):  # noqa: F811
+    async def scenario():
+        listener = await WsClient.open(served.ws_url)
+        await listener.login()
+        await listener.ok("POST", "events/listeners/event_message")
+        sender = await WsClient.open(served.ws_url)
+        await sender.login()
+        for data in ({"text": LONE}, {LONE: 1, "text": "x"}):
+            code, err = await sender.request("POST", "events", data)
+            assert code == 400 and "lone surrogate" in err["message"], err
+        async with aiohttp.ClientSession() as s:
+            token = await login_http(s, served.url)
+            code, err = await http(s, "POST", served.url + "events", token=token,
+                                   raw=json.dumps({"text": LONE}).encode())
+            assert code == 400 and "lone surrogate" in err["message"], err
+            rpc = served.url.replace("/api/v1/", "/json")
+            async with s.post(rpc, data=json.dumps({"jsonrpc": "2.0", "id": 1,
+                                                    "method": "x.y", "params": [LONE]}),
+                              headers={"Content-Type": "application/json"}) as resp:
+                answer = json.loads(await resp.text())
+            assert answer["error"]["code"] == -32700, answer
+            assert "lone surrogate" in answer["error"]["message"]
+            # a pair of escapes is one character, and welcome
+            code, _ = await http(s, "POST", served.url + "events", token=token,
+                                 raw=b'{"text": "smile \\ud83d\\ude00"}')
+            assert code == 204
+            code, log = await http(s, "GET", served.url + "events", token=token)
+            assert code == 200, log
+            assert [e["text"] for e in log if "smile" in e["text"]] == ["smile \U0001F600"]
+            assert not any("bad" in e["text"] for e in log)
+        event = await listener.next_event()
+        assert event["event"] == "event_message" and event["data"]["text"] == \
+            "smile \U0001F600", event
+        assert not listener.closed.is_set() and not sender.closed.is_set()
+        await listener.close()
+        await sender.close()
+    run(scenario())
