@@ -1,6 +1,8 @@
 """The Web API under hostile input found by an audit: every case is a JSON error for its
 sender only; the host, its stored state and the other clients are unharmed."""
+import asyncio
 import json
+import logging
 
 import aiohttp
 
@@ -46,3 +48,32 @@ def test_a_lone_surrogate_escape_is_refused_and_poisons_nothing(served):  # noqa
         await listener.close()
         await sender.close()
     run(scenario())
+
+
+def test_a_request_aiohttp_cannot_parse_is_one_line_in_the_log(served, caplog):  # noqa: F811
+    """A header line over 8 KiB (or a malformed request line) is the client's fault: it is
+    answered 400 and closed; the log has one INFO line, no traceback and no header text."""
+    caplog.set_level(logging.DEBUG)
+    port = served.server.port
+    secret = "Bearer " + "s3cret" * 2000
+
+    async def scenario():
+        for request in (f"GET /api/v1/plugins HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                        f"{secret}\r\n\r\n", "GET /api/v1/plugins HTTP/1.1\r\nBad Header\r\n\r\n"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(request.encode())
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 10)  # read to the close
+            assert answer.split(b" ")[1] == b"400", answer[:80]
+            writer.close()
+        async with aiohttp.ClientSession() as s:  # the host still serves
+            code, info = await http(s, "GET", served.url + "system/system_info",
+                                    token=await login_http(s, served.url))
+            assert code == 200
+    run(scenario())
+    assert not [r for r in caplog.records if r.exc_info], \
+        [r.getMessage() for r in caplog.records if r.exc_info]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    refused = [r.getMessage() for r in caplog.records if "malformed HTTP" in r.getMessage()]
+    assert len(refused) == 2, refused
+    assert not any("s3cret" in r.getMessage() + str(r.args) for r in caplog.records)

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional
 
 from aiohttp import WSMsgType, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from pyhost.server import api
 from pyhost.server.api.system import API_FEATURE_LEVEL
@@ -183,7 +184,8 @@ class ApiServer:
                 add_routes(app.router)
         app.router.add_route("*", "/api/v1", self._http)
         app.router.add_route("*", "/api/v1/{tail:.*}", self._http)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                               logger=_REQUEST_LOG)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.address, self.port, ssl_context=self.ssl_context,
@@ -368,6 +370,26 @@ async def _json_errors_handler(request, handler):
 
 
 _json_errors = web.middleware(_json_errors_handler)
+
+
+class _ClientFaults(logging.Filter):
+    """aiohttp logs a request it cannot parse (a header line over 8 KiB, a malformed
+    request line) as an error with a traceback, though the client sent it and was answered
+    400 with the connection closed: one line at INFO instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 0) < 500:
+            remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            # not its text: it quotes the request, whose headers may hold a token
+            log.info("%s: refused a malformed HTTP request (%s)", remote, type(exc).__name__)
+            return False
+        return True
+
+
+# The logger aiohttp's request handlers report to (aiohttp.server's handlers see it too).
+_REQUEST_LOG = logging.getLogger("pyhost.server.http")
+_REQUEST_LOG.addFilter(_ClientFaults())
 
 
 def _error(error: ApiError) -> web.Response:
