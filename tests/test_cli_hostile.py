@@ -40,3 +40,51 @@ def test_call_timeout_must_be_a_usable_number_of_seconds(tmp_path, cli, value):
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("pyhost: --timeout must be a number of seconds above 0")
     assert "unexpected" not in result.stderr and "did not answer" not in result.stderr
+
+
+def test_ctrl_c_interrupts_a_command_whichever_thread_sees_the_signal_first():
+    """The watcher thread and the main thread's handler both learn of one SIGINT; when the
+    watcher came first, the command used to wait out the 5 s grace and end with 'did not
+    return' instead of being interrupted at once (pyhost call waiting for its answer)."""
+    import signal
+    import time
+
+    from pyhost.cli import stopping
+
+    stopper = stopping.Stopper(grace=60)
+    before = signal.getsignal(signal.SIGINT)
+    with stopper:
+        stopper.requested.set()  # what the watcher does when it reads the signal first
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler interrupts this
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_signal_while_the_stopper_installs_leaves_nothing_installed(monkeypatch, cli,
+                                                                       tmp_path):
+    """Ctrl-C in the instant the command's signal handling is being set up: 'interrupted'
+    and 130, not a traceback, and the previous handlers are back."""
+    import signal
+    import threading
+
+    from pyhost.cli import stopping
+
+    real_start = threading.Thread.start
+
+    def start(thread):
+        real_start(thread)
+        if thread.name == "pyhost-stop":
+            raise KeyboardInterrupt
+    monkeypatch.setattr(threading.Thread, "start", start)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        result = cli(tmp_path / "home", "list")
+    except KeyboardInterrupt:  # (not left to pytest, which would end the whole run)
+        signal.signal(signal.SIGINT, before)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)
+        pytest.fail("the KeyboardInterrupt escaped main() with a traceback")
+    assert (result.returncode, result.stderr) == (130, "pyhost: interrupted\n")
+    assert signal.getsignal(signal.SIGINT) is before and stopping.current is None
+    assert signal.set_wakeup_fd(-1) == -1  # no wakeup fd left behind

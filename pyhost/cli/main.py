@@ -137,6 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with stopper:
             code = _run(args)
+    except KeyboardInterrupt:  # while the stopper was being installed or removed
+        print("pyhost: interrupted", file=sys.stderr)
+        code = 130
     finally:
         stopping.current = None
     _left_running(threads_before, code, as_program)

@@ -39,6 +39,7 @@ class Stopper:
         self._sockets: Optional[tuple[socket.socket, socket.socket]] = None
         self._watcher: Optional[threading.Thread] = None
         self._closing = False
+        self._interrupted = False  # the main thread has had its KeyboardInterrupt
 
     # -- installing ---------------------------------------------------------------------
     def install(self) -> "Stopper":
@@ -62,14 +63,21 @@ class Stopper:
             signal.signal(signum, handler)
         signal.set_wakeup_fd(self._wakeup_saved if self._wakeup_saved is not None else -1)
         self._closing = True
-        if self._watcher is not None:
-            self._watcher.join(1.0)
+        if self._watcher is not None and self._watcher.ident is not None:
+            try:
+                self._watcher.join(1.0)
+            except RuntimeError:  # interrupted while it was starting
+                pass
         for sock in self._sockets:
             sock.close()
         self._sockets = None
 
     def __enter__(self) -> "Stopper":
-        return self.install()
+        try:
+            return self.install()
+        except BaseException:  # a signal while installing: leave nothing installed
+            self.uninstall()
+            raise
 
     def __exit__(self, *exc) -> None:
         self.uninstall()
@@ -77,11 +85,12 @@ class Stopper:
     # -- the two sides ----------------------------------------------------------------------
     def _python_handler(self, signum, frame) -> None:
         """Runs in the main thread when it runs Python: the clean stop of a command that
-        does not poll `requested` is a KeyboardInterrupt."""
-        first = not self.requested.is_set()
+        does not poll `requested` is a KeyboardInterrupt. (Not judged by `requested`: the
+        watcher thread, woken by the same signal, often sets it before this runs.)"""
         self.requested.set()
         handed_back = time.monotonic() - interrupts.last_redelivery < 1.0
-        if self.interruptible and (first or handed_back):
+        if self.interruptible and (not self._interrupted or handed_back):
+            self._interrupted = True
             raise KeyboardInterrupt  # (handed back: a plugin's code had caught it first)
 
     def _watch(self) -> None:
