@@ -3,6 +3,7 @@ exit status 2, never "unexpected error" (status 1), a traceback or a half-done c
 import json
 import os
 import subprocess
+import textwrap
 
 import pytest
 
@@ -88,3 +89,30 @@ def test_a_signal_while_the_stopper_installs_leaves_nothing_installed(monkeypatc
     assert (result.returncode, result.stderr) == (130, "pyhost: interrupted\n")
     assert signal.getsignal(signal.SIGINT) is before and stopping.current is None
     assert signal.set_wakeup_fd(-1) == -1  # no wakeup fd left behind
+
+
+def test_ctrl_c_while_the_command_is_still_importing_is_one_line():
+    """The `pyhost` script (pyhost.__main__.program) turns a SIGINT that comes while the
+    command's modules load into 'interrupted' and 130, not a KeyboardInterrupt traceback."""
+    import sys
+    code = textwrap.dedent("""
+        import builtins, os, signal, sys
+        import pyhost.__main__ as entry
+        real_import = builtins.__import__
+        def importing(name, *args, **kwargs):
+            if name == "pyhost.cli.main":
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of the imports
+            return real_import(name, *args, **kwargs)
+        builtins.__import__ = importing
+        sys.argv = ["pyhost", "--version"]
+        sys.exit(entry.program())
+    """)
+    result = subprocess.run([sys.executable, "-c", code], cwd=NEUTRAL_DIR,
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr, result.stdout) == \
+        (130, "pyhost: interrupted\n", "")
+    # without a signal the same entry point runs the command
+    result = subprocess.run([sys.executable, "-c", "import sys, pyhost.__main__ as e; "
+                             "sys.argv = ['pyhost', '--version']; sys.exit(e.program())"],
+                            cwd=NEUTRAL_DIR, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("pyhost ")

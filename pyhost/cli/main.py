@@ -124,6 +124,17 @@ def _check_text(argv: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     as_program = argv is None  # the `pyhost` process itself (not a call from Python)
     arguments = list(sys.argv[1:] if argv is None else argv)
+    threads_before = set(threading.enumerate())
+    try:
+        code = _main(arguments)
+    except KeyboardInterrupt:  # outside the command (parsing, installing the stopper)
+        print("pyhost: interrupted", file=sys.stderr)
+        code = 130
+    _left_running(threads_before, code, as_program)
+    return code
+
+
+def _main(arguments: list[str]) -> int:
     try:
         _check_text(arguments)
     except CommandError as exc:
@@ -132,18 +143,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parse(parser, arguments)
     _setup_logging(args.debug)
-    threads_before = set(threading.enumerate())
     stopping.current = stopper = stopping.Stopper()
     try:
         with stopper:
-            code = _run(args)
-    except KeyboardInterrupt:  # while the stopper was being installed or removed
-        print("pyhost: interrupted", file=sys.stderr)
-        code = 130
+            return _run(args)
     finally:
         stopping.current = None
-    _left_running(threads_before, code, as_program)
-    return code
 
 
 def _run(args) -> int:
