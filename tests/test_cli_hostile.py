@@ -116,3 +116,15 @@ def test_ctrl_c_while_the_command_is_still_importing_is_one_line():
                              "sys.argv = ['pyhost', '--version']; sys.exit(e.program())"],
                             cwd=NEUTRAL_DIR, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("pyhost ")
+
+
+@pytest.mark.parametrize("content", [b"garbage\n", b"", b"\x1f\x8b\x08\x00garbage"])
+def test_an_extension_package_that_is_no_archive_is_one_sentence(tmp_path, cli, content):
+    package = tmp_path / "broken.tgz"
+    package.write_bytes(content)
+    home = tmp_path / "home"
+    result = cli(home, "extension", "install", str(package))
+    assert result.returncode == 2
+    assert result.stderr.startswith("pyhost: broken.tgz is not a .tgz package (")
+    assert result.stderr.count("\n") == 1, result.stderr  # one line
+    assert not (home / "extensions").exists() or not any((home / "extensions").iterdir())

@@ -50,7 +50,10 @@ def unpack_tgz(source: Path, dest: Path, limits: ArchiveLimits = DEFAULT_LIMITS)
     try:
         archive = tarfile.open(source, "r:*")
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise PackageError(f"{source.name} is not a .tgz package ({_reason(exc)}).") from None
+        # "r:*" tried every compression: its error lists each attempt, one per line
+        reason = "neither a gzip-compressed nor a plain tar archive" \
+            if isinstance(exc, tarfile.ReadError) and "\n" in str(exc) else _reason(exc)
+        raise PackageError(f"{source.name} is not a .tgz package ({reason}).") from None
     top = None
     total = members = 0
     with archive:
