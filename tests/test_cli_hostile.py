@@ -128,3 +128,14 @@ def test_an_extension_package_that_is_no_archive_is_one_sentence(tmp_path, cli, 
     assert result.stderr.startswith("pyhost: broken.tgz is not a .tgz package (")
     assert result.stderr.count("\n") == 1, result.stderr  # one line
     assert not (home / "extensions").exists() or not any((home / "extensions").iterdir())
+
+
+@pytest.mark.parametrize("action", ["remove", "enable", "disable", "start", "logs", "config"])
+@pytest.mark.parametrize("name", ["x", "", "../airdcpp-x"])
+def test_an_impossible_extension_name_is_not_blamed_on_package_json(tmp_path, cli, action,
+                                                                     name):
+    result = cli(tmp_path / "home", "extension", action, name)
+    assert result.returncode == 2
+    assert result.stderr == (f"pyhost: There is no installed extension {name!r}: extension "
+                             "names start with 'airdcpp-' (`pyhost extension list` shows "
+                             "them).\n")

@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from pyhost.server.extensions.package import PackageError, check_name
+from pyhost.server.extensions.package import NAME_PREFIX, PackageError, check_name
 from pyhost.server.files import write_json
 
 EXTENSIONS_DIR = "extensions"
@@ -48,7 +48,13 @@ class Layout:
         return self.package(name).is_dir()
 
     def require(self, name: str) -> None:
-        if not self.exists(name):
+        try:
+            found = self.exists(name)
+        except PackageError:  # a name no package may have (not package.json's fault)
+            raise PackageError(f"There is no installed extension {name!r}: extension names "
+                               f"start with {NAME_PREFIX!r} (`pyhost extension list` shows "
+                               "them).") from None
+        if not found:
             raise PackageError(f"There is no installed extension {name}.")
 
     def names(self) -> list[str]:
