@@ -139,3 +139,15 @@ def test_an_impossible_extension_name_is_not_blamed_on_package_json(tmp_path, cl
     assert result.stderr == (f"pyhost: There is no installed extension {name!r}: extension "
                              "names start with 'airdcpp-' (`pyhost extension list` shows "
                              "them).\n")
+
+
+@pytest.mark.parametrize("args", [["install", ""], ["extension", "install", ""],
+                                  ["pack", ""], ["pack", "dir", "-o", ""], ["inspect", ""],
+                                  ["run", "--replay", "", "--seconds", "0"],
+                                  ["run", "--listen", "127.0.0.1:0", "--tls-cert", "",
+                                   "--tls-key", "k", "--seconds", "0"]])
+def test_an_empty_path_names_nothing(tmp_path, cli, args):
+    """Not taken as the current directory ("/tmp is a directory, not a file")."""
+    result = cli(tmp_path / "home", *args)
+    assert result.returncode == 2
+    assert result.stderr.rstrip().endswith(": the empty string names no file or directory")

@@ -39,6 +39,14 @@ def open_host(args: argparse.Namespace, start: bool = False,
     return host
 
 
+def path_argument(text: str) -> str:
+    """The argparse type of a file or directory argument: the empty string, which the
+    file system would take as the current directory, names none."""
+    if not text:
+        raise argparse.ArgumentTypeError("the empty string names no file or directory")
+    return text
+
+
 # C0 and C1 control characters and DEL, but not tab.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 

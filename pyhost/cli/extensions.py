@@ -15,7 +15,7 @@ import json
 import sys
 from typing import Any
 
-from pyhost.cli.common import home_of
+from pyhost.cli.common import home_of, path_argument
 from pyhost.cli.errors import CommandError
 
 STATES_WHILE_RUNNING = ("running", "restarting")
@@ -32,7 +32,7 @@ def register(subparsers, common) -> None:
                        description="Install an extension from a .tgz made by `npm pack` "
                                    "(one top directory holding package.json) or from a "
                                    "directory; installing an installed name updates it.")
-    q.add_argument("source", metavar="FILE.tgz|DIR")
+    q.add_argument("source", metavar="FILE.tgz|DIR", type=path_argument)
     q.set_defaults(handler=cmd_install)
     q = sub.add_parser("list", parents=[common], help="list installed extensions")
     q.add_argument("--json", action="store_true", help="machine-readable output")

@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from pyhost.cli.common import one_sentence, open_host, record_dict
+from pyhost.cli.common import one_sentence, open_host, path_argument, record_dict
 from pyhost.cli.errors import CommandError
 from pyhost.packages import dcext
 from pyhost.packages.packer import pack
@@ -24,8 +24,9 @@ def register(subparsers, common) -> None:
         description="Build a .dcext package from DIR: its info.xml and the files info.xml "
                     "names. The package is validated exactly as 'inspect' would before it "
                     "replaces FILE; an invalid one is refused and nothing is written.")
-    p.add_argument("directory", metavar="DIR", help="directory holding info.xml")
-    p.add_argument("-o", "--output", metavar="FILE",
+    p.add_argument("directory", metavar="DIR", type=path_argument,
+                   help="directory holding info.xml")
+    p.add_argument("-o", "--output", metavar="FILE", type=path_argument,
                    help="package to write (default: DIR.dcext beside DIR)")
     p.add_argument("--json", action="store_true", help="describe the package as JSON")
     p.set_defaults(handler=cmd_pack)
@@ -36,7 +37,7 @@ def register(subparsers, common) -> None:
                     "binary's real format, class and machine, whether it exports pluginInit, "
                     "and which one this host would load. Exit status 0 when the package is "
                     "valid (even if it has no plugin for this host), 2 when it is not.")
-    p.add_argument("path", metavar="FILE", help="the .dcext file")
+    p.add_argument("path", metavar="FILE", type=path_argument, help="the .dcext file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_inspect)
 

@@ -12,7 +12,13 @@ import json
 import sys
 from pathlib import Path
 
-from pyhost.cli.common import find_plugin, one_sentence, open_host, record_dict
+from pyhost.cli.common import (
+    find_plugin,
+    one_sentence,
+    open_host,
+    path_argument,
+    record_dict,
+)
 from pyhost.cli.errors import CommandError
 from pyhost.host.events import Category, PluginFailed
 from pyhost.host.file_checks import check_regular
@@ -32,7 +38,8 @@ def register(subparsers, common) -> None:
                                           "version of an installed plugin updates it. No "
                                           "other plugin is loaded, except those it depends "
                                           "on.")
-    p.add_argument("path", help="plugin file, package, directory or entry-point:NAME")
+    p.add_argument("path", type=path_argument,
+                   help="plugin file, package, directory or entry-point:NAME")
     p.add_argument("--isolated", action="store_true",
                    help="run the compiled plugin in a process of its own (crash isolation; "
                         "see docs/isolation.md)")

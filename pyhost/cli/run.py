@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pyhost.cli import extensions, stopping
 from pyhost.cli.errors import CommandError
-from pyhost.cli.common import escape_controls
+from pyhost.cli.common import escape_controls, path_argument
 from pyhost.host.events import Category
 from pyhost.host.file_checks import FileTypeError, open_regular
 from pyhost.testbench.replay import EXAMPLES, bounded_lines, dumps
@@ -41,7 +41,7 @@ def register(subparsers, common) -> None:
                     "Ctrl-C, or 5 s without progress, ends the process at once.")
     p.add_argument("--seconds", type=float, metavar="N",
                    help="stop after N seconds of running (after the replay, if any)")
-    p.add_argument("--replay", metavar="FILE.jsonl",
+    p.add_argument("--replay", metavar="FILE.jsonl", type=path_argument,
                    help="events to fire, one JSON object per line ('-' reads stdin, "
                         "example:NAME a file shipped with pyhost, e.g. example:chat)")
     p.add_argument("--json", action="store_true",
@@ -54,8 +54,10 @@ def register(subparsers, common) -> None:
     p.add_argument("--listen", metavar="[HOST:]PORT",
                    help="serve the Web API (AirDC++'s, REST and WebSocket) on this address "
                         "while running (host default 127.0.0.1; docs/web-api.md)")
-    p.add_argument("--tls-cert", metavar="FILE", help="TLS certificate for --listen")
-    p.add_argument("--tls-key", metavar="FILE", help="TLS private key for --listen")
+    p.add_argument("--tls-cert", metavar="FILE", type=path_argument,
+                   help="TLS certificate for --listen")
+    p.add_argument("--tls-key", metavar="FILE", type=path_argument,
+                   help="TLS private key for --listen")
     p.add_argument("--insecure-http", action="store_true",
                    help="allow --listen on a non-loopback address without TLS")
     extensions.add_run_options(p)
