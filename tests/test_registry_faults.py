@@ -242,3 +242,29 @@ def test_salvage_reads_around_a_garbled_page_and_never_writes_the_damaged_file(d
     with Registry(db) as registry:
         assert registry.check_integrity() == []
         assert [p.guid for p in registry.plugins()] == ["{%08d-cccc}" % i for i in range(40)]
+
+
+def test_another_programs_sqlite_file_is_refused_untouched_and_repair_sets_it_aside(tmp_path):
+    """A SQLite file with tables but no schema version is not a registry: opening it used
+    to fail on 'table plugins already exists' (a sentence about nothing the user did) after
+    switching the file to WAL; repair could not help either."""
+    from pyhost.packages.repair import repair
+    home = tmp_path / "home"
+    home.mkdir()
+    path = home / "registry.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE plugins (x)")
+    conn.execute("INSERT INTO plugins VALUES (1)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(R.RegistryDamagedError) as refused:
+        Registry(path)
+    assert "is not a pyhost registry (it holds the tables plugins, but no pyhost schema " \
+        "version)" in str(refused.value)
+    assert path.read_bytes() == before and not (home / "registry.sqlite3-wal").exists()
+    report = repair(home)
+    kept = [p for p in home.iterdir() if p.name.startswith("registry.sqlite3.damaged-")]
+    assert len(kept) == 1 and kept[0].read_bytes() == before, report.actions
+    with Registry(path) as fresh:
+        assert fresh.plugins() == []

@@ -141,3 +141,20 @@ def damage(conn: sqlite3.Connection, path: str) -> RegistryDamagedError | None:
     more = f" and {len(rows) - 1} more problem(s)" if len(rows) > 1 else ""
     return RegistryDamagedError(f"The registry {path} is damaged (SQLite's integrity check: "
                                 f"{first}{more}); {REPAIR_HINT}.")
+
+
+def foreign(conn: sqlite3.Connection, path: str) -> RegistryDamagedError | None:
+    """For a database without a schema version (``PRAGMA user_version`` 0): the error to
+    raise when it holds tables all the same (another program's database: creating ours
+    would fail on a name it uses, or mix with its data), else None."""
+    try:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite%' ORDER BY name LIMIT 4")]
+    except sqlite3.DatabaseError as exc:
+        raise translate(exc, path, "read") from exc
+    if not tables:
+        return None
+    return RegistryDamagedError(f"{path} is not a pyhost registry (it holds the tables "
+                                f"{', '.join(tables)}, but no pyhost schema version); if it "
+                                f"was one, {REPAIR_HINT}.")

@@ -66,6 +66,10 @@ class Registry:
         self._conn: sqlite3.Connection | None = conn
         try:
             try:
+                if not in_memory and conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                    foreign = opening.foreign(conn, self.path)  # checked before any write
+                    if foreign is not None:
+                        raise foreign
                 if readonly:
                     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
                 else:
