@@ -268,3 +268,13 @@ def test_another_programs_sqlite_file_is_refused_untouched_and_repair_sets_it_as
     assert len(kept) == 1 and kept[0].read_bytes() == before, report.actions
     with Registry(path) as fresh:
         assert fresh.plugins() == []
+
+
+@pytest.mark.parametrize("kind", ["directory", "FIFO"])
+def test_a_registry_path_that_is_no_file_is_named_as_such(tmp_path, kind):
+    path = tmp_path / "registry.sqlite3"
+    os.mkdir(path) if kind == "directory" else os.mkfifo(path)
+    with pytest.raises(R.RegistryError) as refused:
+        Registry(path)
+    words = "a directory" if kind == "directory" else "a FIFO (named pipe)"
+    assert str(refused.value) == f"Cannot open the registry {path}: it is {words}, not a file."

@@ -5,7 +5,10 @@ codes."""
 import errno
 import os
 import sqlite3
+import stat
 from urllib.parse import quote
+
+from pyhost.host.file_checks import describe
 
 from .records import (
     _BUSY_TIMEOUT_S,
@@ -78,6 +81,14 @@ def translate(exc: BaseException, path: str, doing: str) -> RegistryError:
     if code == _SQLITE_NOTADB:
         return RegistryDamagedError(f"{path} is not a pyhost registry (SQLite: {exc}); "
                                     f"if it was one, {REPAIR_HINT}.")
+    if code in (_SQLITE_CANTOPEN, _SQLITE_IOERR):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            mode = None
+        if mode is not None and not stat.S_ISREG(mode):  # SQLite's words would not say
+            return RegistryError(f"Cannot {doing} the registry {path}: it is "
+                                 f"{describe(mode)}, not a file.")
     if code == _SQLITE_CANTOPEN:
         reason = why_not_writable(path)
         if reason != "read-only":  # the file or its WAL index cannot be created
