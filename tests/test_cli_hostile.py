@@ -151,3 +151,26 @@ def test_an_empty_path_names_nothing(tmp_path, cli, args):
     result = cli(tmp_path / "home", *args)
     assert result.returncode == 2
     assert result.stderr.rstrip().endswith(": the empty string names no file or directory")
+
+
+def test_names_and_settings_a_plugin_gives_cannot_drive_the_terminal(tmp_path, cli):
+    """A plugin's name and its settings reach the terminal with their control
+    characters written as escapes (an OSC sequence could retitle the window, worse on some
+    terminals); --json output stays exact."""
+    from hostile_plugins import python_plugin
+    guid = "{5e1c7a0e-3b2d-4c1f-9a57-c0ffee00e5c0}"
+    path = python_plugin(tmp_path / "src", "evil", "", guid, "Evil\x1b]0;pwned\x07 name")
+    home = tmp_path / "home"
+    outputs = [cli(home, "install", str(path)), cli(home, "list"), cli(home, "enable", guid),
+               cli(home, "config", guid, "k\x1b[31m", "v\x1b[2J"), cli(home, "config", guid),
+               cli(home, "isolate", guid)]
+    exact = json.loads(cli(home, "config", guid, "--json").stdout)
+    assert exact["settings"] == {"k\x1b[31m": {"type": "string", "value": "v\x1b[2J"}}
+    outputs.append(cli(home, "remove", guid))
+    assert [r.returncode for r in outputs] == [0, 0, 0, 0, 0, 2, 0], [r.stderr for r in outputs]
+    for result in outputs:
+        assert "\x1b" not in result.stdout + result.stderr, result.stdout + result.stderr
+    assert "Evil\\x1b]0;pwned\\x07 name" in outputs[1].stdout
+    assert "k\\x1b[31m  string  v\\x1b[2J" in outputs[4].stdout
+    assert "Evil\\x1b]0;pwned\\x07 name is a python plugin" in outputs[5].stderr
+    assert outputs[6].stdout == "removed Evil\\x1b]0;pwned\\x07 name 1.0\n"

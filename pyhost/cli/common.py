@@ -56,6 +56,12 @@ def escape_controls(text: str) -> str:
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
+def say(text: str) -> None:
+    """Prints one line of a command's text output: what plugins and packages named (names,
+    descriptions, settings) cannot send the terminal escape sequences."""
+    print(escape_controls(text))
+
+
 _BRACES = re.compile(r"^\{?(.*?)\}?$", re.S)
 
 

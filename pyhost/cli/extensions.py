@@ -15,7 +15,7 @@ import json
 import sys
 from typing import Any
 
-from pyhost.cli.common import home_of, path_argument
+from pyhost.cli.common import home_of, path_argument, say
 from pyhost.cli.errors import CommandError
 
 STATES_WHILE_RUNNING = ("running", "restarting")
@@ -88,7 +88,7 @@ def cmd_install(args) -> int:
     from pyhost.server.extensions import installer
     info, updated = _refuse(lambda: installer.install(home_of(args), args.source,
                                                       API_FEATURE_LEVEL))
-    print(f"{'Updated' if updated else 'Installed'} extension {info.name} {info.version} "
+    say(f"{'Updated' if updated else 'Installed'} extension {info.name} {info.version} "
           f"({', '.join(info.engines)}).")
     return 0
 
@@ -125,10 +125,10 @@ def cmd_list(args) -> int:
         print("No extensions installed (add one with: pyhost extension install FILE.tgz).")
     for row in rows:
         flags = "" if row["enabled"] else ", disabled"
-        print(f"{row['name']} {row.get('version', '?')} [{row['state']}{flags}] "
+        say(f"{row['name']} {row.get('version', '?')} [{row['state']}{flags}] "
               f"{row.get('description', '')}".rstrip())
         if row["state"] in ("crashed", "failed", "broken") and row["reason"]:
-            print(f"  {row['reason']}")
+            say(f"  {row['reason']}")
     return 0
 
 

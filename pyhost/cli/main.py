@@ -168,7 +168,9 @@ def _run(args) -> int:
     except (CommandError, *_refusals()) as exc:
         if args.debug:
             logging.exception("refused")
-        print(f"pyhost: {exc}", file=sys.stderr)
+        # (a refusal may quote a plugin's name or a package's text)
+        text = "\n".join(escape_controls(line) for line in str(exc).split("\n"))
+        print(f"pyhost: {text}", file=sys.stderr)
         return EXIT_REFUSED
     except Exception as exc:  # an unexpected failure: one line, traceback with --debug
         if args.debug:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from pyhost.cli.common import one_sentence, open_host, path_argument, record_dict
+from pyhost.cli.common import one_sentence, open_host, path_argument, record_dict, say
 from pyhost.cli.errors import CommandError
 from pyhost.packages import dcext
 from pyhost.packages.packer import pack
@@ -53,7 +52,8 @@ def cmd_inspect(args) -> int:
     if args.json:
         print(json.dumps(package.to_dict(), indent=2))
     else:
-        print("\n".join(package.describe()))
+        for line in package.describe():
+            say(line)
     return 0
 
 
@@ -69,7 +69,7 @@ def cmd_pack(args) -> int:
     if args.json:
         print(json.dumps(dict(package.to_dict(), file=str(target)), indent=2))
     else:
-        print(f"packed {package.name} {package.version} ({package.uuid}) for "
+        say(f"packed {package.name} {package.version} ({package.uuid}) for "
               f"{', '.join(package.platforms)} into {target}")
     return 0
 
@@ -103,5 +103,5 @@ def install_package(args: argparse.Namespace) -> int:
                               previous_version=result.previous_version,
                               loaded=result.loaded)))
     else:
-        print(result.message(), file=sys.stdout)
+        say(result.message())
     return 0

@@ -9,15 +9,16 @@ by guid (braces and letter case optional) or by a unique prefix of their name.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from pyhost.cli.common import (
+    escape_controls,
     find_plugin,
     one_sentence,
     open_host,
     path_argument,
     record_dict,
+    say,
 )
 from pyhost.cli.errors import CommandError
 from pyhost.host.events import Category, PluginFailed
@@ -113,7 +114,7 @@ def cmd_install(args) -> int:
     if args.json:
         print(json.dumps(record_dict(record)))
     else:
-        print(f"installed {record.name} {record.version} ({record.guid})")
+        say(f"installed {record.name} {record.version} ({record.guid})")
     return 0
 
 
@@ -139,7 +140,7 @@ def cmd_list(args) -> int:
         print("no plugins installed")
         return 0
     rows = [("#", "status", "name", "version", "kind", "guid")]
-    rows += [(str(r.position), status(r), r.name, str(r.version),
+    rows += [(str(r.position), status(r), escape_controls(r.name), str(r.version),
               f"{r.kind}, isolated" if r.isolated else r.kind, r.guid) for r in records]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -147,7 +148,7 @@ def cmd_list(args) -> int:
                         for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
     for r in records:
         if crashed(r):
-            print(crashed_sentence(r))
+            say(crashed_sentence(r))
     return 0
 
 
@@ -158,7 +159,7 @@ def cmd_enable(args) -> int:
         host.enable(record.guid)
     finally:
         host.shutdown()
-    print(f"enabled {record.name}")
+    say(f"enabled {record.name}")
     return 0
 
 
@@ -169,7 +170,7 @@ def cmd_disable(args) -> int:
         host.disable(record.guid)
     finally:
         host.shutdown()
-    print(f"disabled {record.name}")
+    say(f"disabled {record.name}")
     return 0
 
 
@@ -183,7 +184,7 @@ def cmd_isolate(args) -> int:
     finally:
         host.shutdown()
     where = "in a process of its own" if args.isolate else "in the host's process"
-    print(f"{record.name} runs {where}" + ("" if changed else " already"))
+    say(f"{record.name} runs {where}" + ("" if changed else " already"))
     return 0
 
 
@@ -194,7 +195,7 @@ def cmd_move(args) -> int:
         moved = host.move(record.guid, args.direction)
     finally:
         host.shutdown()
-    print(f"moved {record.name} {args.direction}" if moved else
+    say(f"moved {record.name} {args.direction}" if moved else
           f"{record.name} is already at the {'top' if args.direction == 'up' else 'bottom'}")
     return 0
 
@@ -208,8 +209,8 @@ def cmd_remove(args) -> int:
             removed = packages.remove(host, record.guid, keep_settings=args.keep_settings)
     finally:
         host.shutdown()
-    print(f"removed {removed.name} {removed.version}"
-          + (" (settings kept)" if args.keep_settings else ""), file=sys.stdout)
+    say(f"removed {removed.name} {removed.version}"
+        + (" (settings kept)" if args.keep_settings else ""))
     return 0
 
 
@@ -239,5 +240,5 @@ def cmd_configure(args) -> int:
         raise CommandError(f"{record.name} did not configure (its main returned False for "
                            "ON_CONFIGURE).")
     if not args.json:
-        print(f"configured {record.name}")
+        say(f"configured {record.name}")
     return 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 
-from pyhost.cli.common import find_plugin, open_host
+from pyhost.cli.common import escape_controls, find_plugin, open_host, say
 from pyhost.cli.errors import CommandError
 
 SETTING_TYPES = ("string", "int", "bool", "int64")
@@ -139,7 +139,10 @@ def cmd_config(args) -> int:
 
 
 def _print(args, as_json: dict, as_text: str) -> None:
-    print(json.dumps(as_json) if args.json else as_text)
+    if args.json:
+        print(json.dumps(as_json))
+    else:
+        say(as_text)
 
 
 def _list(args, record, settings: dict, defaults: dict) -> None:
@@ -149,12 +152,12 @@ def _list(args, record, settings: dict, defaults: dict) -> None:
             "defaults": {k: {"type": t, "value": v} for k, (t, v) in defaults.items()}},
             indent=2))
         return
-    rows = [(k, t, _show(t, v), "") for k, (t, v) in settings.items()]
-    rows += [(k, t, _show(t, v), "(default)") for k, (t, v) in defaults.items()
-             if k not in settings]
+    rows = [(escape_controls(k), t, _show(t, v), "") for k, (t, v) in settings.items()]
+    rows += [(escape_controls(k), t, _show(t, v), "(default)")
+             for k, (t, v) in defaults.items() if k not in settings]
     if not rows:
-        print(f"{record.name} has no settings")
+        say(f"{record.name} has no settings")
         return
     width = max(len(k) for k, *_ in rows)
     for k, t, shown, note in sorted(rows):
-        print(f"{k:<{width}}  {t:<6}  {shown}" + (f"  {note}" if note else ""))
+        say(f"{k:<{width}}  {t:<6}  {shown}" + (f"  {note}" if note else ""))
