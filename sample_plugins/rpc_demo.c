@@ -15,6 +15,8 @@
  * Results are malloc'ed; the host copies each and calls release_result (free) for it.
  */
 #define _POSIX_C_SOURCE 200809L  /* nanosleep */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,9 +75,10 @@ static int read_integers(const char* params, long long* out, int max)
             p++;
         if (*p == ']')
             break;
+        errno = 0;
         out[n] = strtoll(p, &end, 10);
-        if (end == p || (*end == '.' || *end == 'e' || *end == 'E'))
-            return -1;
+        if (end == p || (*end == '.' || *end == 'e' || *end == 'E') || errno == ERANGE)
+            return -1; /* (ERANGE: beyond 64 bits, which strtoll would clamp) */
         n++;
         p = end;
     }
@@ -89,6 +92,10 @@ static char* DCAPI rpc_add(const char* params, Bool* failed, void* common)
     if (read_integers(params, v, 2) != 2) {
         *failed = True;
         return dup_text("add takes two integers, e.g. [2, 3].");
+    }
+    if ((v[1] > 0 && v[0] > LLONG_MAX - v[1]) || (v[1] < 0 && v[0] < LLONG_MIN - v[1])) {
+        *failed = True;
+        return dup_text("the sum does not fit in 64 bits.");
     }
     __atomic_add_fetch(&call_count, 1, __ATOMIC_SEQ_CST);
     if (rpc) {

@@ -30,6 +30,11 @@ DRIVER = textwrap.dedent("""
         with ThreadPoolExecutor(8) as pool:
             sums = list(pool.map(lambda i: host.rpc.call(add, [i, i]), range(800)))
         assert sums == [2 * i for i in range(800)], sums[:5]
+        for huge in ([2**63 - 1, 1], [-2**63, -1], [10**30, 1]):  # no overflow, no clamping
+            try:
+                host.rpc.call(add, huge)
+            except CallError as exc:
+                print("REFUSED", exc.message)
         big = {"text": "x" * 200000, "list": list(range(1000))}
         assert host.rpc.call(echo, big) == big
         for _ in range(50):
@@ -73,5 +78,7 @@ def test_rpc_demo_is_clean_under_asan_and_ubsan(tmp_path):
     assert result.returncode == 0, output
     assert "COUNT {'chat': 100, 'calls': 800}" in result.stdout
     assert "SLEPT 600" in result.stdout
+    assert result.stdout.count("REFUSED the sum does not fit in 64 bits.") == 2
+    assert "REFUSED add takes two integers, e.g. [2, 3]." in result.stdout
     assert "EVENTS 900" in result.stdout          # 800 "added" + 100 "chat_seen"
     assert result.stdout.rstrip().endswith("DONE")
