@@ -155,7 +155,8 @@ class UploadsApi:
             record = self.host.install(target, kind=kind)
         except PluginError as exc:
             shutil.rmtree(kept, ignore_errors=True)
-            raise ApiError(400, str(exc)) from None
+            # named as the client named it: the server's scratch path is gone, and private
+            raise ApiError(400, str(exc).replace(str(target), name)) from None
         except BaseException:
             shutil.rmtree(kept, ignore_errors=True)
             raise
