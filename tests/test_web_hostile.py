@@ -77,3 +77,31 @@ def test_a_request_aiohttp_cannot_parse_is_one_line_in_the_log(served, caplog): 
     refused = [r.getMessage() for r in caplog.records if "malformed HTTP" in r.getMessage()]
     assert len(refused) == 2, refused
     assert not any("s3cret" in r.getMessage() + str(r.args) for r in caplog.records)
+
+
+def test_patching_an_extension_needs_one_that_exists_and_the_disabled_field(tmp_path):
+    from extension_helpers import Hosted
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "package.json").write_text(json.dumps({
+        "name": "airdcpp-quiet", "version": "1.0.0", "description": "d", "author": "me",
+        "main": "index.js", "airdcpp": {"apiVersion": 1, "minApiFeatureLevel": 1}}))
+    (source / "index.js").write_text("")
+    hosted = Hosted(tmp_path / "home", [source], start=False)
+    try:
+        async def scenario():
+            c = await WsClient.open(hosted.server.ws_url)
+            await c.login()
+            code, err = await c.request("PATCH", "extensions/airdcpp-nosuch", {"disabled": True})
+            assert code == 404, err                        # was a 204 for {} or other fields
+            code, err = await c.request("PATCH", "extensions/airdcpp-nosuch", {"x": [1]})
+            assert code == 404, err
+            code, err = await c.request("PATCH", "extensions/airdcpp-quiet", {"x": 1})
+            assert (code, err["field"], err["code"]) == (400, "disabled", "missing_field")
+            assert not hosted.manager.layout.disabled("airdcpp-quiet")
+            code, _ = await c.request("PATCH", "extensions/airdcpp-quiet", {"disabled": True})
+            assert code == 204 and hosted.manager.layout.disabled("airdcpp-quiet")
+            await c.close()
+        run(scenario())
+    finally:
+        hosted.close()

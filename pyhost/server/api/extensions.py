@@ -201,8 +201,10 @@ class ExtensionsApi:
 
     def patch(self, call: Call) -> None:
         data = body(call.data)
-        if "disabled" in data:
-            self.manager.set_disabled(self._name(call), flag(data, "disabled"))
+        self._ext(call)  # an unknown name is a 404 whatever the data
+        if data.get("disabled") is None:  # (the only field: a PATCH without it did nothing)
+            raise ApiError(400, "Field 'disabled' is missing.", "disabled", "missing_field")
+        self.manager.set_disabled(self._name(call), flag(data, "disabled"))
 
     def remove(self, call: Call) -> None:
         ext = self._ext(call)
