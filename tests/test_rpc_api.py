@@ -199,6 +199,17 @@ def test_json_rpc(tmp_path):
                                                     "params": [20, 22], "id": 7},
                                            headers={"Authorization": f"Bearer {token}"})
             assert reply == {"jsonrpc": "2.0", "result": 42, "id": 7}
+            # an id that is no string, number or null: refused before the method runs
+            for bad_id in ({"a": 1}, [1], True):
+                code, reply, _ = await jsonrpc(s, url, {
+                    "jsonrpc": "2.0", "method": "rpc_demo.add", "params": [1, 2],
+                    "id": bad_id}, headers={"Authorization": f"Bearer {token}"})
+                assert reply["id"] is None and reply["error"] == {
+                    "code": -32600, "message": "id must be a string, a number or null."}
+            code, count = await http(s, "POST", served.url + "plugins/rpc_demo/rpc/count", [],
+                                     token=token)
+            count = count["result"]
+            assert count["calls"] == 1                         # only the call with id 7
     try:
         run(scenario())
     finally:

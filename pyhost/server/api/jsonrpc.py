@@ -102,12 +102,15 @@ class JsonRpcApi:
 
     async def _one(self, request: Any, exchange: _Exchange) -> Optional[dict]:
         rid = request.get("id") if isinstance(request, dict) else None
-        if not isinstance(rid, (str, int, float, type(None))) or isinstance(rid, bool):
+        bad_id = not isinstance(rid, (str, int, float, type(None))) or isinstance(rid, bool)
+        if bad_id:
             rid = None
         notify = isinstance(request, dict) and "id" not in request
         try:
             if not isinstance(request, dict) or request.get("jsonrpc") != "2.0":
                 raise _Error(INVALID_REQUEST, 'A request is an object with "jsonrpc": "2.0".')
+            if bad_id:  # refused before it runs: its answer could not be matched to it
+                raise _Error(INVALID_REQUEST, "id must be a string, a number or null.")
             method, params = request.get("method"), request.get("params")
             if not isinstance(method, str) or not method or len(method) > 200:
                 raise _Error(INVALID_REQUEST, "method must be a non-empty string.")
