@@ -174,3 +174,23 @@ def test_names_and_settings_a_plugin_gives_cannot_drive_the_terminal(tmp_path, c
     assert "k\\x1b[31m  string  v\\x1b[2J" in outputs[4].stdout
     assert "Evil\\x1b]0;pwned\\x07 name is a python plugin" in outputs[5].stderr
     assert outputs[6].stdout == "removed Evil\\x1b]0;pwned\\x07 name 1.0\n"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_tls_certificate_that_is_a_fifo_or_device_is_refused_not_waited_on(tmp_path, kind):
+    if kind == "fifo":
+        path = tmp_path / "cert.pem"
+        os.mkfifo(path)  # nobody writes it: reading it would block for ever
+    else:
+        path = "/dev/zero"
+    try:
+        result = subprocess.run([*PYHOST, "--home", str(tmp_path / "home"), "run", "--listen",
+                                 "127.0.0.1:0", "--tls-cert", str(path), "--tls-key",
+                                 str(path), "--seconds", "0"], cwd=NEUTRAL_DIR,
+                                capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("pyhost run waited on the TLS certificate")
+    words = "a FIFO (named pipe)" if kind == "fifo" else "a character device"
+    assert (result.returncode, result.stderr) == (
+        2, f"pyhost: {path} is {words}, not a file; refusing to read it as a TLS "
+           "certificate.\n")

@@ -44,6 +44,12 @@ def is_loopback(host: str) -> bool:
 
 
 def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    from pyhost.host.file_checks import FileTypeError, check_regular
+    try:  # OpenSSL would wait on a FIFO for ever, or read a device without end
+        check_regular(cert, "TLS certificate")
+        check_regular(key, "TLS key")
+    except FileTypeError as exc:
+        raise ServerError(str(exc)) from None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
         context.load_cert_chain(cert, key)
