@@ -194,3 +194,25 @@ def test_a_tls_certificate_that_is_a_fifo_or_device_is_refused_not_waited_on(tmp
     assert (result.returncode, result.stderr) == (
         2, f"pyhost: {path} is {words}, not a file; refusing to read it as a TLS "
            "certificate.\n")
+
+
+@pytest.mark.parametrize("name, args", [
+    ("api-users.json", ["user", "list"]),
+    ("api-users.json", ["user", "add", "bob", "--password-stdin"]),
+    ("run-api.json", ["call", "x.y"])])
+def test_a_fifo_in_place_of_a_home_file_is_not_waited_on(tmp_path, name, args):
+    home = tmp_path / "home"
+    home.mkdir()
+    os.mkfifo(home / name)
+    try:
+        result = subprocess.run([*PYHOST, "--home", str(home), *args], cwd=NEUTRAL_DIR,
+                                input="pw\n", capture_output=True, text=True, timeout=30,
+                                env={k: v for k, v in os.environ.items()
+                                     if not k.startswith("PYHOST_")})  # call reads the file
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"pyhost {' '.join(args)} waited on the FIFO {name}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    if name == "api-users.json":
+        assert result.stderr == (f"pyhost: {home / name} is a FIFO (named pipe), not a file; "
+                                 "refusing to read it as a users file.\n")
+    assert (home / name).is_fifo()  # left as it was

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
+from pyhost.host.file_checks import FileTypeError, open_regular
 from pyhost.server.files import locked, write_json
 
 USERS_FILE = "api-users.json"
@@ -137,7 +138,10 @@ class UserStore:
         if self._cache is not None and self._cache[0] == stamp:
             return self._cache[1]
         try:
-            doc = json.loads(self.path.read_text(encoding="utf-8"))
+            with open_regular(self.path, "users file") as f:  # a FIFO would block for ever
+                doc = json.loads(f.read().decode("utf-8"))
+        except FileTypeError as exc:
+            raise UserError(str(exc)) from None
         except (OSError, ValueError) as exc:
             raise UserError(f"Cannot read {self.path}: {exc}.") from None
         if not isinstance(doc, dict) or doc.get("version") != FORMAT_VERSION or \

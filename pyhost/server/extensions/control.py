@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Optional
 
+from pyhost.host.file_checks import FileTypeError, open_regular
 from pyhost.server.files import write_json
 
 CONTROL_FILE = "run-api.json"
@@ -36,9 +37,10 @@ def remove(home: Path, token: str) -> None:
 
 
 def read(home: Path, check_alive: bool = True) -> Optional[dict]:
-    try:
-        info = json.loads((Path(home) / CONTROL_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    try:  # (without blocking on a FIFO put in its place)
+        with open_regular(Path(home) / CONTROL_FILE, "run's address file") as f:
+            info = json.loads(f.read().decode("utf-8"))
+    except (OSError, ValueError, FileTypeError):
         return None
     if not isinstance(info, dict) or not isinstance(info.get("url"), str) or \
             not isinstance(info.get("token"), str):
