@@ -216,3 +216,30 @@ def test_a_fifo_in_place_of_a_home_file_is_not_waited_on(tmp_path, name, args):
         assert result.stderr == (f"pyhost: {home / name} is a FIFO (named pipe), not a file; "
                                  "refusing to read it as a users file.\n")
     assert (home / name).is_fifo()  # left as it was
+
+
+def test_fifos_in_an_extensions_directory_are_not_waited_on(tmp_path, cli):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "package.json").write_text(json.dumps({
+        "name": "airdcpp-quiet", "version": "1.0.0", "description": "d", "author": "me",
+        "main": "index.js", "airdcpp": {"apiVersion": 1, "minApiFeatureLevel": 1}}))
+    (source / "index.js").write_text("")
+    home = tmp_path / "home"
+    assert cli(home, "extension", "install", str(source)).returncode == 0
+    root = home / "extensions" / "airdcpp-quiet"
+    (root / "settings").mkdir(exist_ok=True)
+    (root / "logs").mkdir(exist_ok=True)
+    for fifo in ("state.json", "settings/pyhost-settings.json", "logs/output.log"):
+        os.mkfifo(root / fifo)
+    checks = [(["extension", "list"], 0, "airdcpp-quiet 1.0.0"),
+              (["extension", "config", "airdcpp-quiet"], 2, "has not defined its settings"),
+              (["extension", "logs", "airdcpp-quiet"], 2, "is a FIFO (named pipe), not a file")]
+    for args, code, words in checks:
+        try:
+            result = subprocess.run([*PYHOST, "--home", str(home), *args], cwd=NEUTRAL_DIR,
+                                    capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"pyhost {' '.join(args)} waited on a FIFO")
+        assert result.returncode == code and words in result.stdout + result.stderr, \
+            (args, result.stdout, result.stderr)

@@ -182,10 +182,15 @@ def cmd_logs(args) -> int:
     path = layout.logs(args.name) / name
     if args.lines is not None and args.lines < 0:
         raise CommandError("--lines must be a positive number.")
+    from pyhost.host.file_checks import FileTypeError, open_regular
     try:
-        data = path.read_bytes()
+        with open_regular(path, "log") as f:  # (a FIFO would block for ever)
+            data = f.read()
     except FileNotFoundError:
         raise CommandError(f"{args.name} has no {name} yet (it has not run).") from None
+    except (OSError, FileTypeError) as exc:
+        raise CommandError(str(exc) if isinstance(exc, FileTypeError) else
+                           f"Cannot read {path}: {exc.strerror or exc}.") from None
     text = data.decode("utf-8", "replace")
     if args.lines is not None:
         text = "".join(text.splitlines(keepends=True)[-args.lines:] if args.lines else [])

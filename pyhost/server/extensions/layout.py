@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+from pyhost.host.file_checks import FileTypeError, open_regular
 from pyhost.server.extensions.package import NAME_PREFIX, PackageError, check_name
 from pyhost.server.files import write_json
 
@@ -87,9 +88,10 @@ class Layout:
 
     # -- the last run's view -------------------------------------------------------------
     def read_state(self, name: str) -> dict:
-        try:
-            data = json.loads((self.root(name) / STATE_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        try:  # (a FIFO in its place would block for ever)
+            with open_regular(self.root(name) / STATE_FILE, "state file") as f:
+                data = json.loads(f.read().decode("utf-8"))
+        except (OSError, ValueError, FileTypeError):
             return {}
         return data if isinstance(data, dict) else {}
 

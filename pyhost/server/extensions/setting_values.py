@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
+from pyhost.host.file_checks import FileTypeError, open_regular
 from pyhost.server.extensions.settings import Definition, parse_definitions
 from pyhost.server.files import locked, write_json
 from pyhost.server.protocol import ApiError
@@ -38,9 +39,10 @@ class SettingsStore:
         self.path = Path(settings_dir) / STORE_FILE
 
     def read(self) -> dict:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        try:  # (a FIFO in its place would block for ever)
+            with open_regular(self.path, "settings file") as f:
+                data = json.loads(f.read().decode("utf-8"))
+        except (OSError, ValueError, FileTypeError):
             data = {}
         if not isinstance(data, dict):
             data = {}
