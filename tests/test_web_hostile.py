@@ -105,3 +105,25 @@ def test_patching_an_extension_needs_one_that_exists_and_the_disabled_field(tmp_
         run(scenario())
     finally:
         hosted.close()
+
+
+def test_the_client_says_a_request_was_too_big_when_pyhost_closes_for_that(tmp_path):
+    from pyhost.client import AsyncClient, ClientError
+    from server_helpers import PASSWORD, Served
+    served = Served(tmp_path / "home", max_frame_bytes=64 * 1024)
+    try:
+        async def scenario():
+            client = AsyncClient(served.url, username="admin", password=PASSWORD)
+            await client.connect()
+            try:
+                try:
+                    await client.request("POST", "events", {"text": "x" * 100_000})
+                except ClientError as exc:
+                    return str(exc)
+            finally:
+                await client.close()
+        message = run(scenario())
+        assert message == ("pyhost closed the connection: a request was larger than it "
+                           "accepts (its max_frame_bytes, 1 MiB unless configured).")
+    finally:
+        served.close()

@@ -234,9 +234,13 @@ class AsyncClient:
                 elif "event" in frame:
                     await self._event(Event(frame["event"], frame.get("data"), frame.get("id")))
         finally:
+            why = "The connection to pyhost closed."
+            if self._ws is not None and self._ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
+                why = ("pyhost closed the connection: a request was larger than it accepts "
+                       "(its max_frame_bytes, 1 MiB unless configured).")
             for future in self._waiting.values():
                 if not future.done():
-                    future.set_exception(ClientError("The connection to pyhost closed."))
+                    future.set_exception(ClientError(why))
 
     async def _event(self, event: Event) -> None:
         self._queue.append(event)
