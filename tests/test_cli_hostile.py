@@ -243,3 +243,20 @@ def test_fifos_in_an_extensions_directory_are_not_waited_on(tmp_path, cli):
             pytest.fail(f"pyhost {' '.join(args)} waited on a FIFO")
         assert result.returncode == code and words in result.stdout + result.stderr, \
             (args, result.stdout, result.stderr)
+
+
+def test_an_api_client_that_does_not_answer_a_hook_is_no_plugin_error():
+    """pyhost run's tally (the summary's plugin_errors, --strict's exit status 1) counts
+    what plugins did: an API hook subscriber timing out made a --strict run fail with
+    'a plugin raised or failed to load'."""
+    from pyhost.cli.run import _Tally
+    from pyhost.host.events import SubscriberException
+    from pyhost.server.hook_bridge import ApiHookSkipped, ApiHookTimedOut
+    tally = _Tally()
+    tally(ApiHookTimedOut(hook="hub_incoming_message_hook", subscriber="x", user="u",
+                          timeout_s=2.0, seq=1, time=0.0))
+    tally(ApiHookSkipped(hook="hub_incoming_message_hook", reason="loop", seq=2, time=0.0))
+    assert tally.plugin_errors == 0
+    tally(SubscriberException(hook="h", subscriber="s", plugin="p", error="E: x",
+                              traceback="", seq=3, time=0.0))
+    assert tally.plugin_errors == 1

@@ -171,6 +171,9 @@ class _Tally:
         self.events = 0
 
     def __call__(self, event) -> None:
+        from pyhost.server.hook_bridge import ApiHookSkipped, ApiHookTimedOut
+        if isinstance(event, (ApiHookTimedOut, ApiHookSkipped)):
+            return  # an API client's doing, reported as it happens; no plugin failed
         self.plugin_errors += 1
 
 
