@@ -311,6 +311,33 @@ def test_slow_calls_time_out_and_do_not_hold_up_others(tmp_path):
         served.close()
 
 
+def test_a_call_that_never_started_says_so_when_it_times_out(tmp_path):
+    """Slow calls that fill every worker: a quick call queued behind them times out, and
+    its error says it was never started (not that the method did not answer)."""
+    from pyhost.host.services.rpc import DEFAULT_WORKERS
+    served = served_with_plugins(tmp_path, rpc_timeout=0.5)
+
+    async def scenario():
+        c = await WsClient.open(served.ws_url)
+        await c.login("admin")
+        slow = [asyncio.ensure_future(c.request("POST", "plugins/rpc_demo/rpc/sleep", [1500]))
+                for _ in range(DEFAULT_WORKERS)]
+        await asyncio.sleep(0.1)
+        code, err = await c.request("POST", "plugins/rpc_demo/rpc/add", [1, 1])
+        assert (code, err) == (504, {"message": "rpc_demo.add was not started within 0.5 s: "
+                                                "every call worker was busy with other calls.",
+                                     "code": "timeout"})
+        for code, err in await asyncio.gather(*slow):  # these ran (so they did not answer)
+            assert code == 504 and err["message"].startswith("rpc_demo.sleep "), err
+        await asyncio.sleep(1.5)  # the sleeps end; the workers are free again
+        assert (await c.ok("POST", "plugins/rpc_demo/rpc/add", [1, 1]))["result"] == 2
+        await c.close()
+    try:
+        run(scenario())
+    finally:
+        served.close()
+
+
 def test_unload_while_a_call_is_in_flight(tmp_path):
     served = served_with_plugins(tmp_path)
     served.host.rpc.unload_grace = 0.2

@@ -327,7 +327,10 @@ class RpcService:
         try:
             return future.result(timeout)
         except FutureTimeout:
-            future.cancel()
+            if future.cancel():  # still queued: it never ran
+                raise CallError("timeout", f"{method.name} was not started within "
+                                          f"{timeout:g} s: every call worker was busy with "
+                                          "other calls.") from None
             raise CallError("timeout", f"{method.name} did not answer within "
                                       f"{timeout:g} s.") from None
 

@@ -128,7 +128,10 @@ class RpcApi:
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
         except asyncio.TimeoutError:
-            future.cancel()  # still queued: it never runs; running: it finishes unheard
+            if future.cancel():  # still queued: it never runs (running: it finishes unheard)
+                raise ApiError(504, f"{method.name} was not started within {timeout:g} s: "
+                                    "every call worker was busy with other calls.",
+                               kind="timeout") from None
             raise ApiError(504, f"{method.name} did not answer within {timeout:g} s.",
                            kind="timeout") from None
         except CallError as exc:
