@@ -127,3 +127,38 @@ def test_the_client_says_a_request_was_too_big_when_pyhost_closes_for_that(tmp_p
                            "accepts (its max_frame_bytes, 1 MiB unless configured).")
     finally:
         served.close()
+
+
+def test_removing_a_user_or_changing_permissions_reaches_live_sessions(tmp_path):
+    """`pyhost user remove` / `passwd --permissions` while the server runs: the user's
+    sessions end, or get the new permissions, within the expiry interval (they kept the
+    old ones until they went idle, for ever with a socket attached)."""
+    import time as _time
+    from server_helpers import Served, make_users
+    served = Served(tmp_path / "home", expiry_interval=0.2)
+    store = make_users(served.host.home)
+    try:
+        async def scenario():
+            async with aiohttp.ClientSession() as s:
+                token = await login_http(s, served.url, "chatter")
+                code, _ = await http(s, "GET", served.url + "events", token=token)
+                assert code == 200
+                ws = await WsClient.open(served.ws_url)
+                await ws.ok("POST", "sessions/socket", {"auth_token": token})
+                store.set_permissions("chatter", ["hubs_view"])
+                deadline = _time.monotonic() + 10
+                while (await http(s, "GET", served.url + "events", token=token))[0] != 403:
+                    assert _time.monotonic() < deadline, "the permission change never applied"
+                    await asyncio.sleep(0.05)
+                code, _ = await http(s, "GET", served.url + "hubs", token=token)
+                assert code == 200
+                store.remove("chatter")
+                while (await http(s, "GET", served.url + "hubs", token=token))[0] != 401:
+                    assert _time.monotonic() < deadline, "the removed user's session lived on"
+                    await asyncio.sleep(0.05)
+                code, err = await ws.request("GET", "hubs")
+                assert code == 401, err                     # its socket lost the session too
+                await ws.close()
+        run(scenario())
+    finally:
+        served.close()

@@ -45,7 +45,7 @@ from pyhost.server.protocol import (
 )
 from pyhost.server.routes import Routes
 from pyhost.server.sessions import DEFAULT_INACTIVITY_S, Session, Sessions
-from pyhost.server.users import UserStore
+from pyhost.server.users import UserError, UserStore
 
 log = logging.getLogger("pyhost.server")
 
@@ -253,6 +253,28 @@ class ApiServer:
             for session in self.sessions.expire():
                 log.info("session %d of %s expired", session.id, session.user.name)
                 self._end_session(session)
+            await self._follow_users()
+
+    async def _follow_users(self) -> None:
+        """Logins follow `pyhost user`: a removed user's sessions end, changed permissions
+        apply to the live sessions (the users file is re-read only when it changed)."""
+        sessions = [s for s in self.sessions.all() if s.kind == "user"]
+        if not sessions:
+            return
+        try:
+            users = await asyncio.get_running_loop().run_in_executor(self.executor,
+                                                                     self.users.users)
+        except UserError:
+            return  # unreadable for now: new logins are refused meanwhile
+        by_name = {u.name: u for u in users}
+        for session in sessions:
+            user = by_name.get(session.user.name)
+            if user is None:
+                log.info("session %d of %s ended: the user was removed", session.id,
+                         session.user.name)
+                self.end_session(session)
+            elif frozenset(user.permissions) != session.permissions:
+                session.user, session.permissions = user, frozenset(user.permissions)
 
     async def _drop_stalled(self) -> None:
         """Clients that stopped reading: a send stuck longer than stall_timeout."""
