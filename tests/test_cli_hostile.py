@@ -260,3 +260,16 @@ def test_an_api_client_that_does_not_answer_a_hook_is_no_plugin_error():
     tally(SubscriberException(hook="h", subscriber="s", plugin="p", error="E: x",
                               traceback="", seq=3, time=0.0))
     assert tally.plugin_errors == 1
+
+
+@pytest.mark.parametrize("url", ["", "  "])
+def test_call_with_an_empty_url_is_refused_not_sent_to_the_homes_run(tmp_path, cli, url):
+    """`pyhost call --url "$HOST" ...` with $HOST unset must not call the run of this home
+    (with its admin session) or the default address instead."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "run-api.json").write_text(json.dumps({"pid": os.getpid(), "token": "t",
+                                                   "url": "http://127.0.0.1:9/api/v1/"}))
+    result = cli(home, "call", "--url", url, "x.y")
+    assert (result.returncode, result.stderr) == (
+        2, "pyhost: --url is empty: give the host's address, http://HOST:PORT.\n")

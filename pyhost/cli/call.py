@@ -99,6 +99,9 @@ def _where(args) -> tuple[str, dict]:
     """The host's address and how to log in to it."""
     from pyhost.server.extensions import control
 
+    if args.url is not None and not args.url.strip():
+        # (an unset shell variable: not a reason to call whatever host runs here instead)
+        raise CommandError("--url is empty: give the host's address, http://HOST:PORT.")
     url = args.url or os.environ.get("PYHOST_URL")
     credentials = _credentials(args)
     if url is None:
