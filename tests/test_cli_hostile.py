@@ -273,3 +273,10 @@ def test_call_with_an_empty_url_is_refused_not_sent_to_the_homes_run(tmp_path, c
     result = cli(home, "call", "--url", url, "x.y")
     assert (result.returncode, result.stderr) == (
         2, "pyhost: --url is empty: give the host's address, http://HOST:PORT.\n")
+
+
+def test_config_without_a_plugin_names_only_what_is_missing(tmp_path, cli):
+    result = cli(tmp_path / "home", "config")
+    assert result.returncode == 2
+    assert result.stderr.rstrip().endswith("error: the following arguments are required: "
+                                           "PLUGIN")

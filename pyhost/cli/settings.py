@@ -37,7 +37,9 @@ def register(subparsers, common) -> None:
     p.add_argument("guid", metavar="PLUGIN",
                    help="the plugin: its guid (braces and letter case optional) or a unique "
                         "prefix of its name")
-    p.add_argument("setting", nargs="*", metavar="KEY [VALUE]", help="a setting, a value")
+    # default=None: optional (argparse's usage error listed it as required); [] when absent
+    p.add_argument("setting", nargs="*", metavar="KEY [VALUE]", default=None,
+                   help="a setting, a value")
     p.add_argument("--type", choices=SETTING_TYPES, help="the type to store VALUE as")
     p.add_argument("--unset", metavar="KEY", nargs="?", const=_KEY_GIVEN_APART,
                    help="remove the setting KEY (`--unset KEY`, or `KEY --unset`)")
