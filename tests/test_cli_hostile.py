@@ -280,3 +280,11 @@ def test_config_without_a_plugin_names_only_what_is_missing(tmp_path, cli):
     assert result.returncode == 2
     assert result.stderr.rstrip().endswith("error: the following arguments are required: "
                                            "PLUGIN")
+
+
+def test_a_home_that_is_a_fifo_is_called_one(tmp_path, cli):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    result = cli(fifo, "list")
+    assert (result.returncode, result.stderr) == (
+        2, f"pyhost: The home {fifo} is a FIFO (named pipe), not a directory.\n")

@@ -10,8 +10,10 @@ has rebuilt the rows (or moved the packages aside).
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
+from pyhost.host.file_checks import describe
 from pyhost.host.loader import PluginError
 from pyhost.host.plugin_files import installed_package_dirs, plugins_root
 from pyhost.host.registry import (
@@ -41,7 +43,9 @@ def home_path(home: str | os.PathLike[str]) -> Path:
                         "--home DIR or $PYHOST_HOME.")
     path = Path(text).expanduser()
     if path.exists() and not path.is_dir():
-        raise HomeError(f"The home {path} is a file, not a directory.")
+        mode = path.stat().st_mode
+        what = "a file" if stat.S_ISREG(mode) else describe(mode)
+        raise HomeError(f"The home {path} is {what}, not a directory.")
     return path
 
 
