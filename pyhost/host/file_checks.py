@@ -9,6 +9,7 @@ import stat
 from typing import IO
 
 from pyhost.host.errors import PluginError
+from pyhost.host.registry.file_kinds import describe
 
 
 class FileTypeError(PluginError):
@@ -18,18 +19,6 @@ class FileTypeError(PluginError):
     def __init__(self, message: str, kind: str = ""):
         super().__init__(message)
         self.kind = kind
-
-
-def describe(mode: int) -> str:
-    """What kind of file a st_mode is, in words ("a FIFO", "a character device"...)."""
-    for test, words in ((stat.S_ISFIFO, "a FIFO (named pipe)"),
-                        (stat.S_ISCHR, "a character device"),
-                        (stat.S_ISBLK, "a block device"),
-                        (stat.S_ISSOCK, "a socket"),
-                        (stat.S_ISDIR, "a directory")):
-        if test(mode):
-            return words
-    return "not a regular file"
 
 
 def check_regular(path: str | os.PathLike[str], what: str,

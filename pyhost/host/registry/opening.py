@@ -8,8 +8,7 @@ import sqlite3
 import stat
 from urllib.parse import quote
 
-from pyhost.host.file_checks import describe
-
+from .file_kinds import describe
 from .records import (
     _BUSY_TIMEOUT_S,
     RegistryDamagedError,
