@@ -96,10 +96,10 @@ def cmd_install(args) -> int:
 def status(layout, name: str) -> dict:
     """What ``list`` shows of one installed extension."""
     from pyhost.server.extensions import package
-    from pyhost.server.extensions.control import _alive
+    from pyhost.server.extensions.control import pid_alive
     state = layout.read_state(name)
     current = state.get("state", "stopped")
-    if current in STATES_WHILE_RUNNING and not _alive(state.get("host_pid")):
+    if current in STATES_WHILE_RUNNING and not pid_alive(state.get("host_pid")):
         current = "stopped"
     out: dict[str, Any] = {"name": name, "enabled": not layout.disabled(name),
                            "state": current, "reason": state.get("reason", "") or "",

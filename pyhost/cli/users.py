@@ -49,9 +49,9 @@ def register(subparsers, common) -> None:
 
 
 def _store(args):
-    from pyhost.host.host import default_home
+    from pyhost.cli.common import home_of
     from pyhost.server.users import UserStore
-    return UserStore(args.home if args.home else default_home())
+    return UserStore(home_of(args))
 
 
 def _password(args) -> str:

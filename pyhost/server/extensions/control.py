@@ -45,7 +45,7 @@ def read(home: Path, check_alive: bool = True) -> Optional[dict]:
     if not isinstance(info, dict) or not isinstance(info.get("url"), str) or \
             not isinstance(info.get("token"), str):
         return None
-    if check_alive and not _alive(info.get("pid")):
+    if check_alive and not pid_alive(info.get("pid")):
         return None
     return info
 
@@ -80,7 +80,8 @@ def _message(text: str, fallback: str) -> str:
     return message if isinstance(message, str) and message else fallback + "."
 
 
-def _alive(pid: Any) -> bool:
+def pid_alive(pid: Any) -> bool:
+    """Whether ``pid`` (as read from a state file: any JSON value) names a live process."""
     if not isinstance(pid, int) or pid <= 0:
         return False
     try:
